@@ -1,0 +1,156 @@
+"""Pickling across the process boundary: calls with holes, values, exceptions.
+
+A process task's arguments are pickled once, when the call is recorded (so an unpicklable argument
+is reported at the line that passed it), with every Deferred replaced by a *hole*: a pickle
+persistent id ``(key, steps)``.  At dispatch the worker gets those bytes and the pickled values of
+the holes, and fills them while unpickling (:func:`loads_call`), so a value made by one process task
+and consumed by another is never unpickled in the caller.
+
+Plain ``pickle`` is tried first (it is several times faster); ``cloudpickle`` takes over for what
+plain pickle cannot do or cannot do right: lambdas, closures, and anything defined in ``__main__``,
+which a worker started by forkserver or spawn cannot import.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import cloudpickle
+
+__all__ = [
+    "PROTOCOL",
+    "Hole",
+    "Value",
+    "apply_steps",
+    "dumps",
+    "dumps_call",
+    "loads_call",
+]
+
+PROTOCOL = 5
+Step = tuple[Any, ...]
+"""One placeholder step replayed on a value: ``("item", key)``, ``("attr", name)``, ``("call", a, kw)``."""
+Hole = tuple[int, tuple[Step, ...]]
+"""Where a Deferred stood in a call: the key of the task whose value fills it, and the steps."""
+
+# Types whose pickle never refers to a module, so plain pickle is always right for them.
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
+
+
+def apply_steps(value: Any, steps: tuple[Step, ...]) -> Any:
+    """Replay placeholder steps (the classic API's ``rv['k'].attr(...)``) on a task's value."""
+    for step in steps:
+        kind = step[0]
+        if kind == "item":
+            value = value[step[1]]
+        elif kind == "attr":
+            value = getattr(value, step[1])
+        else:
+            value = value(*step[1], **step[2])
+    return value
+
+
+def dumps(obj: Any) -> bytes:
+    """Pickle ``obj`` for another process: plain pickle when it is safe, cloudpickle otherwise."""
+    if type(obj) in _PLAIN:
+        return pickle.dumps(obj, PROTOCOL)
+    try:
+        data = pickle.dumps(obj, PROTOCOL)
+    except Exception:
+        return cloudpickle.dumps(obj, PROTOCOL)
+    if b"__main__" in data:
+        # Plain pickle refers to __main__ by name, which a forkserver or spawn worker (or the
+        # caller, for a value coming back) may resolve to another object: go by value instead.
+        return cloudpickle.dumps(obj, PROTOCOL)
+    return data
+
+
+class _HolePickler(cloudpickle.Pickler):
+    """cloudpickle, with the Deferreds found by the recorder written as persistent ids."""
+
+    def __init__(self, file: io.BytesIO, holes: Callable[[object], Hole | None]) -> None:
+        super().__init__(file, PROTOCOL)
+        self._holes = holes
+
+    def persistent_id(self, obj: object) -> Hole | None:
+        return self._holes(obj)
+
+
+def dumps_call(
+    args: tuple[Any, ...], kwargs: dict[str, Any], holes: Callable[[object], Hole | None] | None
+) -> bytes:
+    """Pickle a call's ``(args, kwargs)``, writing each Deferred as a hole (``holes(obj)``)."""
+    if (
+        holes is None
+        and all(type(a) in _PLAIN for a in args)
+        and all(type(v) in _PLAIN for v in kwargs.values())
+    ):
+        return pickle.dumps((args, kwargs), PROTOCOL)
+    buffer = io.BytesIO()
+    _HolePickler(buffer, holes or _no_holes).dump((args, kwargs))
+    return buffer.getvalue()
+
+
+def _no_holes(obj: object) -> None:
+    return None
+
+
+class _HoleUnpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, values: Mapping[int, bytes]) -> None:
+        super().__init__(io.BytesIO(data))
+        self._values = values
+        self._loaded: dict[int, Any] = {}
+
+    def persistent_load(self, pid: Any) -> Any:
+        key, steps = pid
+        if key not in self._loaded:
+            self._loaded[key] = pickle.loads(self._values[key])
+        return apply_steps(self._loaded[key], steps)
+
+
+def loads_call(data: bytes, values: Mapping[int, bytes]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Unpickle a call recorded by :func:`dumps_call`, filling its holes from ``values``.
+
+    A placeholder step that raises propagates from here, failing the task that needed it.
+    """
+    if not values:
+        args, kwargs = pickle.loads(data)
+    else:
+        args, kwargs = _HoleUnpickler(data, values).load()
+    return args, kwargs
+
+
+class Value:
+    """A task's value, held live, pickled, or both; each form is made once, when first needed.
+
+    A process task's value arrives pickled and stays so while only process tasks consume it; a
+    thread task's value is live and is pickled only if a process task consumes it.
+    """
+
+    __slots__ = ("_data", "_lock", "_obj")
+
+    _MISSING: Any = object()
+
+    def __init__(self, *, obj: Any = _MISSING, data: bytes | None = None) -> None:
+        self._obj = obj
+        self._data = data
+        self._lock = threading.Lock()
+
+    def live(self) -> Any:
+        """The value as an object (unpickled once, by whichever thread asks first)."""
+        if self._obj is Value._MISSING:
+            with self._lock:
+                if self._obj is Value._MISSING:
+                    assert self._data is not None
+                    self._obj = pickle.loads(self._data)
+        return self._obj
+
+    def pickled(self) -> bytes:
+        """The value as bytes for a worker process (pickled once; may raise if unpicklable)."""
+        if self._data is None:
+            self._data = dumps(self._obj)
+        return self._data

@@ -1,0 +1,294 @@
+"""Run state and its pure transitions: ready, admit, finish, cancel. No I/O, no processes, no threads.
+
+The scheduler loop (``_scheduler.py``) owns one :class:`RunState` and moves it only through the
+functions here, so every rule of a run can be tested with plain data (``tests/test_state.py``).
+
+Lifecycle (an illegal move raises :class:`InvalidTransitionError`)::
+
+    PENDING --deps done--> READY --admitted--> RUNNING --> SUCCEEDED | FAILED
+       |                     |                    |
+       +------> CANCELLED <--+--------------------+  (RUNNING -> CANCELLED: interrupts only)
+                                                  +--retry--> READY
+
+Tasks are identified by their index in the graph (``key``).  A task's *need* is the pair of process
+and thread slots it occupies while running: ``(1 + p, t)`` for a process task, ``(p, 1 + t)`` for a
+thread task that reserved ``p`` processes and ``t`` threads.  Ready tasks wait in one heap per
+distinct need, ordered by ``(priority, key)``; admission repeatedly takes the smallest head among the
+heaps whose need fits the free slots, so a later small task may start while an earlier large one
+waits for room, and the scan costs O(number of distinct needs), not O(ready tasks).
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._errors import InvalidTransitionError
+
+__all__ = [
+    "Cancellation",
+    "Need",
+    "RunState",
+    "TaskState",
+    "admit",
+    "cancel_unfittable",
+    "finish",
+    "new_run_state",
+    "retry",
+]
+
+
+class TaskState(enum.Enum):
+    """Where a task is in its lifecycle."""
+
+    PENDING = "pending"
+    READY = "ready"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        """SUCCEEDED, FAILED or CANCELLED: the task has its one outcome."""
+        return self in _FINISHED
+
+
+_FINISHED = frozenset({TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED})
+_ALLOWED: dict[TaskState, frozenset[TaskState]] = {
+    TaskState.PENDING: frozenset({TaskState.READY, TaskState.CANCELLED}),
+    TaskState.READY: frozenset({TaskState.RUNNING, TaskState.CANCELLED}),
+    TaskState.RUNNING: frozenset(
+        {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.READY, TaskState.CANCELLED}
+    ),
+    TaskState.SUCCEEDED: frozenset(),
+    TaskState.FAILED: frozenset(),
+    TaskState.CANCELLED: frozenset(),
+}
+
+Need = tuple[int, int]
+"""(process slots, thread slots) a task occupies while it runs."""
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A task cancelled because of others: ``causes`` are its failed or cancelled direct deps.
+
+    ``at_start`` says the chain began with a task cancelled for lack of slots (logged at WARNING)
+    rather than with a task that failed while running (logged at INFO), as the seed does.
+    """
+
+    key: int
+    causes: tuple[int, ...]
+    at_start: bool
+
+
+@dataclass(eq=False)
+class RunState:
+    """Everything the loop knows about a run, as plain lists indexed by task key."""
+
+    states: list[TaskState]
+    needs: list[Need]
+    order: list[tuple[bool, float, int]]
+    deps: list[tuple[int, ...]]
+    dependents: list[list[int]]
+    waiting: list[int]
+    capacity: Need
+    free_processes: int
+    free_threads: int
+    ready: dict[Need, list[tuple[tuple[bool, float, int], int]]]
+    unfinished: int
+
+    @property
+    def done(self) -> bool:
+        """Every task has its outcome."""
+        return self.unfinished == 0
+
+    @property
+    def running(self) -> int:
+        """How many tasks hold slots now."""
+        return sum(1 for state in self.states if state is TaskState.RUNNING)
+
+
+def _move(state: RunState, key: int, to: TaskState) -> None:
+    current = state.states[key]
+    if to not in _ALLOWED[current]:
+        raise InvalidTransitionError(f"task {key} cannot move from {current.name} to {to.name}")
+    state.states[key] = to
+    if to in _FINISHED:
+        state.unfinished -= 1
+
+
+def _push_ready(state: RunState, key: int) -> None:
+    _move(state, key, TaskState.READY)
+    heapq.heappush(state.ready.setdefault(state.needs[key], []), (state.order[key], key))
+
+
+def new_run_state(
+    deps: Sequence[Sequence[int]],
+    needs: Sequence[Need],
+    priorities: Sequence[float | None],
+    capacity: Need,
+) -> RunState:
+    """The state before anything runs: tasks without dependencies are READY, the rest PENDING.
+
+    ``deps[k]`` lists the direct dependencies of task ``k`` (value and ordering ones alike, each
+    once, in recording order); every dependency's key must be smaller than ``k`` (a graph is
+    recorded in order, so it cannot hold a cycle).
+    """
+    count = len(deps)
+    dependents: list[list[int]] = [[] for _ in range(count)]
+    for key, task_deps in enumerate(deps):
+        for dep in task_deps:
+            if not 0 <= dep < key:
+                raise ValueError(f"task {key} depends on {dep}, which is not recorded before it")
+            dependents[dep].append(key)
+    state = RunState(
+        states=[TaskState.PENDING] * count,
+        needs=list(needs),
+        order=[(p is None, 0.0 if p is None else float(p), k) for k, p in enumerate(priorities)],
+        deps=[tuple(d) for d in deps],
+        dependents=dependents,
+        waiting=[len(d) for d in deps],
+        capacity=capacity,
+        free_processes=capacity[0],
+        free_threads=capacity[1],
+        ready={},
+        unfinished=count,
+    )
+    for key in range(count):
+        if state.waiting[key] == 0:
+            _push_ready(state, key)
+    return state
+
+
+def lack(need: Need, capacity: Need) -> Need:
+    """Slots missing for ``need`` on an empty scheduler of ``capacity``: ``(0, 0)`` if it fits."""
+    return (max(0, need[0] - capacity[0]), max(0, need[1] - capacity[1]))
+
+
+def cancel_unfittable(state: RunState) -> list[tuple[int, Need, list[Cancellation]]]:
+    """Cancel, before anything runs, every task whose need exceeds capacity, and its downstream.
+
+    Returns, in key order, each task cancelled for lack with what it lacks and the dependents
+    cancelled because of it (a dependent already cancelled by an earlier one is not repeated).
+    """
+    cancelled: list[tuple[int, Need, list[Cancellation]]] = []
+    for key, need in enumerate(state.needs):
+        if state.states[key].finished:
+            continue
+        missing = lack(need, state.capacity)
+        if missing != (0, 0):
+            was_ready = state.states[key] is TaskState.READY
+            _move(state, key, TaskState.CANCELLED)
+            if was_ready:
+                _remove_ready(state, key)
+            cancelled.append((key, missing, _cancel_downstream(state, key, at_start=True)))
+    return cancelled
+
+
+def _remove_ready(state: RunState, key: int) -> None:
+    heap = state.ready[state.needs[key]]
+    heap.remove((state.order[key], key))
+    heapq.heapify(heap)
+
+
+def admit(state: RunState) -> list[int]:
+    """Start every ready task that fits now, best first; return their keys (now RUNNING).
+
+    "Best" is the smallest ``(priority, key)`` (no priority sorts after every priority); a task
+    that does not fit does not block a later one that does.
+    """
+    started: list[int] = []
+    ready = state.ready
+    while True:
+        best: tuple[tuple[bool, float, int], int] | None = None
+        best_need: Need | None = None
+        for need, heap in ready.items():
+            fits = need[0] <= state.free_processes and need[1] <= state.free_threads
+            if heap and fits and (best is None or heap[0] < best):
+                best, best_need = heap[0], need
+        if best is None or best_need is None:
+            return started
+        heapq.heappop(ready[best_need])
+        key = best[1]
+        _move(state, key, TaskState.RUNNING)
+        state.free_processes -= best_need[0]
+        state.free_threads -= best_need[1]
+        started.append(key)
+
+
+def _release(state: RunState, key: int) -> None:
+    need = state.needs[key]
+    state.free_processes += need[0]
+    state.free_threads += need[1]
+
+
+def finish(state: RunState, key: int, succeeded: bool) -> tuple[list[int], list[Cancellation]]:
+    """A running task ended: free its slots, then make dependents READY or cancel downstream.
+
+    Returns the keys that became READY (in key order) and the cancellations it caused.
+    """
+    _move(state, key, TaskState.SUCCEEDED if succeeded else TaskState.FAILED)
+    _release(state, key)
+    if not succeeded:
+        return [], _cancel_downstream(state, key, at_start=False)
+    newly_ready: list[int] = []
+    for dependent in state.dependents[key]:
+        if state.states[dependent] is not TaskState.PENDING:
+            continue
+        state.waiting[dependent] -= 1
+        if state.waiting[dependent] == 0:
+            _push_ready(state, dependent)
+            newly_ready.append(dependent)
+    return newly_ready, []
+
+
+def retry(state: RunState, key: int) -> None:
+    """A running task failed but will run again: free its slots and put it back among the ready."""
+    _release(state, key)
+    _push_ready(state, key)
+
+
+def cancel_pending(state: RunState) -> list[int]:
+    """Cancel every task that has not started (an interrupt): returns their keys, in key order."""
+    cancelled: list[int] = []
+    for key, current in enumerate(state.states):
+        if current in (TaskState.PENDING, TaskState.READY):
+            _move(state, key, TaskState.CANCELLED)
+            cancelled.append(key)
+    state.ready.clear()
+    return cancelled
+
+
+def abandon_running(state: RunState) -> list[int]:
+    """Mark every running task CANCELLED (an interrupt stopped its worker): returns their keys."""
+    stopped = [key for key, current in enumerate(state.states) if current is TaskState.RUNNING]
+    for key in stopped:
+        _move(state, key, TaskState.CANCELLED)
+        _release(state, key)
+    return stopped
+
+
+def _cancel_downstream(state: RunState, root: int, *, at_start: bool) -> list[Cancellation]:
+    """Cancel every not-yet-finished task downstream of ``root`` (depth first, in key order)."""
+    cancelled: list[Cancellation] = []
+    stack = [root]
+    while stack:
+        cause = stack.pop()
+        newly: list[int] = []
+        for dependent in state.dependents[cause]:
+            if state.states[dependent] is not TaskState.PENDING:
+                continue
+            failed_deps = tuple(
+                dep
+                for dep in state.deps[dependent]
+                if state.states[dep] in (TaskState.FAILED, TaskState.CANCELLED)
+            )
+            _move(state, dependent, TaskState.CANCELLED)
+            cancelled.append(Cancellation(dependent, failed_deps, at_start))
+            newly.append(dependent)
+        stack.extend(reversed(newly))
+    return cancelled

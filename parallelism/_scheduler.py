@@ -44,9 +44,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from . import events
 from ._calls import timestamp_to_datetime
 from ._deferred import Outcome
 from ._errors import (
@@ -114,11 +116,22 @@ class _Record(NamedTuple):
     value: Value | None
 
 
+EventCallback = Callable[[events.Event], object]
+
+
 class _Run:
     """One run of one graph: the loop, its state, and the records it leaves."""
 
-    def __init__(self, graph: Graph, capacity: Need, backend: Backend) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        capacity: Need,
+        backend: Backend,
+        on_event: EventCallback | None = None,
+    ) -> None:
         self._graph = graph
+        self._capacity = capacity
+        self._on_event = on_event
         self._specs = graph.specs
         self._backend = backend
         self._state = new_run_state(
@@ -141,6 +154,9 @@ class _Run:
         graph.states = self._state.states
         graph.phase = "running"
         try:
+            if self._on_event is not None:
+                total = sum(1 for spec in self._specs if spec.kind is not TaskKind.EXTERNAL)
+                self._notify(events.RunStarted(total, *self._capacity, time.time()))
             self._cancel_unfittable()
             state = self._state
             while True:
@@ -176,7 +192,9 @@ class _Run:
             return
         values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
         self._release_inputs(spec)
-        self._dispatched_at[key] = time.time()
+        now = self._dispatched_at[key] = time.time()
+        if self._on_event is not None:
+            self._notify(events.TaskStarted(spec.name, spec.kind.value, now))
         self._backend.start(spec, values)
 
     def _release_inputs(self, spec: TaskSpec) -> None:
@@ -234,6 +252,21 @@ class _Run:
                     tid=completion.tid,
                     created=completion.finished,
                 )
+        if self._on_event is not None:
+            state = TaskState.SUCCEEDED if completion.ok else TaskState.FAILED
+            self._notify(
+                events.TaskFinished(
+                    spec.name,
+                    spec.kind.value,
+                    state,
+                    completion.error,
+                    started,
+                    elapsed,
+                    completion.pid,
+                    completion.tid,
+                    completion.finished,
+                )
+            )
         self._after_finish(key, completion.ok)
 
     def _after_finish(self, key: int, succeeded: bool) -> None:
@@ -252,8 +285,31 @@ class _Run:
         self._release_inputs(self._specs[key])
 
     def _cancelled(self, key: int, error: BaseException) -> None:
-        self._record(key, time.time(), None, RaiseException(error, None), None)
+        now = time.time()
+        self._record(key, now, None, RaiseException(error, None), None)
         self._graph.set_outcome(key, Outcome(TaskState.CANCELLED, None, error))
+        spec = self._specs[key]
+        if self._on_event is not None and spec.kind is not TaskKind.EXTERNAL:
+            self._notify(events.TaskCancelled(spec.name, spec.kind.value, error, now))
+
+    def _notify(self, event: events.Event) -> None:
+        """Call the user's callback; one that raises is logged once and not called again."""
+        callback = self._on_event
+        if callback is None:
+            return
+        try:
+            callback(event)
+        except Exception:
+            self._on_event = None
+            LOGGER.exception(
+                "on_event callback %r raised on %s; it will not be called again in this run",
+                callback,
+                type(event).__name__,
+            )
+
+    def finished(self, result: SchedulerResult) -> None:
+        """The run is over and its result filled: the last event."""
+        self._notify(events.RunFinished(result, time.time()))
 
     def _record(
         self,
@@ -310,26 +366,40 @@ def _check_slots(name: str, value: int | None) -> int:
     return value
 
 
+def make_backend(
+    name: str, graph: Graph, processes: int, threads: int, options: dict[str, Any]
+) -> tuple[Backend, Need]:
+    """The engine for ``backend=name`` and the capacity ``(processes, threads)`` it offers.
+
+    A remote engine may report its own capacity (a cluster's worker threads), which is why the
+    capacity comes back from here rather than being taken from the arguments alone.
+    """
+    if name == "inline":
+        return InlineBackend(graph), (processes, threads)
+    if name == "local":
+        start_method = options.get("start_method") or default_start_method()
+        return LocalBackend(graph, processes, threads, start_method), (processes, threads)
+    raise InvalidOptionError(f"backend={name!r} is not known")
+
+
 def run_graph(
     graph: Graph,
     *,
     processes: int,
     threads: int,
     backend: str = "local",
-    start_method: str | None = None,
+    on_event: EventCallback | None = None,
+    **backend_options: Any,
 ) -> SchedulerResult:
     """Run a recorded graph to the end and return its result (the classic API calls this too)."""
-    engine: Backend
-    if backend == "inline":
-        engine = InlineBackend(graph)
-    else:
-        engine = LocalBackend(graph, processes, threads, start_method or default_start_method())
-    run = _Run(graph, (processes, threads), engine)
+    engine, capacity = make_backend(backend, graph, processes, threads, backend_options)
+    run = _Run(graph, capacity, engine, on_event)
     with fallback_handler():
         try:
             run.execute()
         finally:
             graph.result = run.result()
+        run.finished(graph.result)
     return graph.result
 
 
@@ -339,6 +409,8 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
     ``with scheduler(processes=2, threads=2) as result:`` binds a ``SchedulerResult`` that is
     empty inside the block and filled when it exits.  At most ``processes`` process slots and
     ``threads`` thread slots are in use at once (default: the CPU count for each).
+
+    ``on_event`` is called with each :mod:`parallelism.events` event, in the caller's thread.
 
     ``backend="inline"`` runs every task in the caller's thread, one at a time, with the same
     semantics (for pdb and profilers).  ``start_method`` chooses how worker processes start
@@ -354,6 +426,7 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
         *,
         backend: str = "local",
         start_method: str | None = None,
+        on_event: EventCallback | None = None,
     ) -> None:
         self._processes = _check_slots("processes", processes)
         self._threads = _check_slots("threads", threads)
@@ -370,8 +443,11 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
                     f"start_method={start_method!r} is not available here; choose one of "
                     f"{', '.join(map(repr, methods))}"
                 )
+        if on_event is not None and not callable(on_event):
+            raise InvalidOptionError(f"on_event= must be callable, not {type(on_event).__name__}")
         self._backend = backend
         self._start_method = start_method
+        self._on_event = on_event
         self._graph: Graph | None = None
         self._token: Any = None
         self._result = SchedulerResult._empty()
@@ -401,6 +477,7 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
                 processes=self._processes,
                 threads=self._threads,
                 backend=self._backend,
+                on_event=self._on_event,
                 start_method=self._start_method,
             )
         finally:

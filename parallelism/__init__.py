@@ -22,6 +22,7 @@ from ._errors import DependencyError as DependencyError
 from ._errors import DuplicateTaskNameError as DuplicateTaskNameError
 from ._errors import ForeignDeferredError as ForeignDeferredError
 from ._errors import InvalidOptionError as InvalidOptionError
+from ._errors import InvalidTransitionError as InvalidTransitionError
 from ._errors import NotCallableError as NotCallableError
 from ._errors import NotRunError as NotRunError
 from ._errors import OutsideSchedulerError as OutsideSchedulerError
@@ -51,6 +52,7 @@ __all__ = [
     "DuplicateTaskNameError",
     "ForeignDeferredError",
     "InvalidOptionError",
+    "InvalidTransitionError",
     "NotCallableError",
     "NotRunError",
     "OutsideSchedulerError",

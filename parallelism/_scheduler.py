@@ -160,10 +160,16 @@ class _Run:
             self._cancel_unfittable()
             state = self._state
             while True:
-                for key in admit(state):
+                started = admit(state)
+                for key in started:
                     self._dispatch(key)
                 if state.done:
                     break
+                if not self._dispatched_at:
+                    # Only external nodes settled (synchronously): admit what they made ready.
+                    if started:
+                        continue
+                    raise AssertionError("the run stalled with nothing in flight (a bug)")
                 for completion in self._backend.wait():
                     self._complete(completion)
         except BaseException:

@@ -17,6 +17,8 @@ configures nothing (no logging handler, no start method) and starts nothing.
 
 from __future__ import annotations
 
+from ._classic import scheduled_task as scheduled_task
+from ._classic import task_scheduler as task_scheduler
 from ._deferred import Deferred as Deferred
 from ._errors import DependencyError as DependencyError
 from ._errors import DuplicateTaskNameError as DuplicateTaskNameError
@@ -71,7 +73,9 @@ __all__ = [
     "WorkerCrashedError",
     "WorkerError",
     "process",
+    "scheduled_task",
     "scheduler",
+    "task_scheduler",
     "thread",
 ]
 

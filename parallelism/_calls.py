@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import pickle
 import threading
 import time
 import traceback
@@ -22,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from ._errors import UnpicklableExceptionError, UnpicklableResultError
-from ._serialize import dumps, loads_call
+from ._serialize import Frames, dumps, loads, loads_call
 
 __all__ = ["Reply", "call_live", "call_pickled", "invoke", "pack_exception"]
 
@@ -30,8 +29,8 @@ __all__ = ["Reply", "call_live", "call_pickled", "invoke", "pack_exception"]
 class Reply(NamedTuple):
     """What a call reports back (as a plain tuple through a pipe, for process tasks).
 
-    ``data`` is the pickled value on success and the pickled exception on failure, for process
-    tasks; the value or the exception object itself for thread tasks.  ``started`` is the
+    ``data`` is the pickled value (frames) on success and the pickled exception on failure, for
+    process tasks; the value or the exception object itself for thread tasks.  ``started`` is the
     wall-clock time the target was about to be called (the seed's ``execution_time``);
     ``elapsed`` the seconds around the call.
     """
@@ -53,7 +52,7 @@ def invoke(function: Callable[..., Any], args: Any, kwargs: Any, is_async: bool)
     return function(*args, **kwargs)
 
 
-def pack_exception(error: BaseException) -> tuple[bytes, str]:
+def pack_exception(error: BaseException) -> tuple[Frames, str]:
     """Pickle an exception for the caller, with its formatted traceback.
 
     An exception that does not survive a pickle round trip (a custom ``__init__``, an unpicklable
@@ -63,7 +62,7 @@ def pack_exception(error: BaseException) -> tuple[bytes, str]:
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     try:
         data = dumps(error)
-        pickle.loads(data)
+        loads(data)
     except Exception:
         kind = type(error)
         data = dumps(UnpicklableExceptionError(f"{kind.__module__}.{kind.__qualname__}", str(error)))
@@ -74,7 +73,7 @@ def call_pickled(
     key: int,
     function: Callable[..., Any],
     payload: bytes,
-    values: Mapping[int, bytes],
+    values: Mapping[int, Frames],
     is_async: bool,
 ) -> Reply:
     """Run a process task from its pickled call; the outcome comes back pickled."""

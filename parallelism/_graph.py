@@ -59,6 +59,10 @@ class TaskSpec(NamedTuple):
     priority: float | None
     continual: bool
     is_async: bool
+    retries: int = 0
+    """How many more times a failed call runs."""
+    timeout: float | None = None
+    """Seconds a call may run before it is stopped and failed."""
 
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
@@ -110,6 +114,8 @@ class Graph:
         """The live run state while running (read by ``Deferred.state``)."""
         self.result: SchedulerResult | None = None
         """The run's result, once it has run."""
+        self.order_edges: set[tuple[int, int]] = set()
+        """(dependency, dependent) pairs that only order (no value passed): drawn dashed."""
 
     def current_state(self, key: int) -> TaskState:
         """The state of a task while its outcome is not known yet."""
@@ -200,12 +206,15 @@ class Graph:
         continual: bool,
         is_async: bool,
         order_deps: tuple[Deferred[Any], ...] = (),
+        retries: int = 0,
+        timeout: float | None = None,
     ) -> Deferred[Any]:
         """Record one call and return its Deferred."""
         name = self.name_for(name, explicit_name)
         found = find_deferreds(args, kwargs)
         deps: tuple[int, ...] = ()
         holes: dict[int, Hole] = {}
+        order_only: list[int] = []
         if found or order_deps:
             keys: dict[int, None] = {}
             for deferred in found:
@@ -213,12 +222,16 @@ class Graph:
                 keys[key] = None
                 holes[id(deferred)] = (key, deferred._steps()[1])
             for deferred in order_deps:
-                keys[self.key_of(deferred, name)] = None
+                dep = self.key_of(deferred, name)
+                if dep not in keys:
+                    keys[dep] = None
+                    order_only.append(dep)
             deps = tuple(keys)
         payload: bytes | None = None
         if kind is TaskKind.PROCESS:
             payload = self._pickle_call(name, args, kwargs, holes)
         key = len(self.specs)
+        self.order_edges.update((dep, key) for dep in order_only)
         self.specs.append(
             TaskSpec(
                 key,
@@ -235,6 +248,8 @@ class Graph:
                 priority,
                 continual,
                 is_async,
+                retries,
+                timeout,
             )
         )
         self.names[name] = key

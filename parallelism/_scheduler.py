@@ -55,6 +55,7 @@ from ._errors import (
     DependencyError,
     InvalidOptionError,
     RunInterruptedError,
+    TaskTimeoutError,
     WorkerError,
 )
 from ._graph import ACTIVE_GRAPH, Graph, TaskKind, TaskSpec
@@ -68,6 +69,7 @@ from ._log import (
 )
 from ._result import RaiseException, SchedulerResult
 from ._serialize import Value
+from ._signals import sigterm_raises
 from ._state import (
     Cancellation,
     Need,
@@ -78,12 +80,15 @@ from ._state import (
     cancel_unfittable,
     finish,
     new_run_state,
+    retry,
 )
 from ._workers import Backend, Completion, InlineBackend, LocalBackend
+from .observe.collector import record_run
+from .observe.progress import ProgressOption, check_progress, showing
 
 __all__ = ["BACKENDS", "default_start_method", "scheduler"]
 
-BACKENDS = ("local", "inline")
+BACKENDS = ("local", "inline", "dask")
 
 
 def default_start_method() -> str:
@@ -145,18 +150,25 @@ class _Run:
         self._records: dict[int, _Record] = {}
         self._sequence = 0
         self._dispatched_at: dict[int, float] = {}
+        self._attempts: dict[int, int] = {}
+        """Failed attempts so far of tasks with ``retries``."""
         self._loop_ids = (os.getpid(), threading.get_ident())
+        self._began = self._ended = 0.0
+        """When the run began and ended (``time.time()``), for ``parallelism.observe``."""
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def execute(self) -> None:
+    def execute(self, timeout: float | None = None) -> None:
+        """Run every task to its outcome; ``timeout`` bounds the whole run (then it raises)."""
         graph = self._graph
         graph.states = self._state.states
         graph.phase = "running"
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._began = time.time()
         try:
             if self._on_event is not None:
                 total = sum(1 for spec in self._specs if spec.kind is not TaskKind.EXTERNAL)
-                self._notify(events.RunStarted(total, *self._capacity, time.time()))
+                self._notify(events.RunStarted(total, *self._capacity, self._began))
             self._cancel_unfittable()
             state = self._state
             while True:
@@ -170,15 +182,22 @@ class _Run:
                     if started:
                         continue
                     raise AssertionError("the run stalled with nothing in flight (a bug)")
-                for completion in self._backend.wait():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TaskTimeoutError(
+                        f"the run exceeded its timeout of {timeout:g} s; "
+                        "the tasks that had not finished were cancelled"
+                    )
+                for completion in self._backend.wait(remaining):
                     self._complete(completion)
-        except BaseException:
+        except BaseException as reason:
             self._backend.close(force=True)
-            self._cancel_after_interrupt()
+            self._cancel_after_interrupt(reason)
             raise
         else:
             self._backend.close(force=False)
         finally:
+            self._ended = time.time()
             graph.phase = "finished"
             graph.states = None
 
@@ -197,10 +216,12 @@ class _Run:
             self._settle_external(key)
             return
         values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
-        self._release_inputs(spec)
+        if not spec.retries:  # a task that may run again keeps its inputs until its last attempt
+            self._release_inputs(spec)
         now = self._dispatched_at[key] = time.time()
         if self._on_event is not None:
-            self._notify(events.TaskStarted(spec.name, spec.kind.value, now))
+            # kind._value_ is kind.value without the property call (events are built per task)
+            self._notify(events.TaskStarted(spec.name, spec.kind._value_, now))
         self._backend.start(spec, values)
 
     def _release_inputs(self, spec: TaskSpec) -> None:
@@ -230,6 +251,11 @@ class _Run:
         if elapsed is None:
             elapsed = max(0.0, completion.finished - started)
         self._dispatched_at.pop(key, None)
+        if not completion.ok and self._attempts.get(key, 0) < spec.retries:
+            self._retry(spec, completion, elapsed)
+            return
+        if spec.retries:
+            self._release_inputs(spec)
         if completion.ok:
             value = completion.value
             if self._consumers[key]:
@@ -263,7 +289,7 @@ class _Run:
             self._notify(
                 events.TaskFinished(
                     spec.name,
-                    spec.kind.value,
+                    spec.kind._value_,
                     state,
                     completion.error,
                     started,
@@ -274,6 +300,23 @@ class _Run:
                 )
             )
         self._after_finish(key, completion.ok)
+
+    def _retry(self, spec: TaskSpec, completion: Completion, elapsed: float) -> None:
+        """A failed attempt with retries left: say so, and put the task back among the ready."""
+        attempt = self._attempts[spec.key] = self._attempts.get(spec.key, 0) + 1
+        error = completion.error
+        assert error is not None
+        if LOGGER.isEnabledFor(logging.WARNING):
+            emit(
+                logging.WARNING,
+                f"{ran(spec.name, elapsed, error)}; retrying (attempt {attempt + 1} of {spec.retries + 1})",
+                pid=completion.pid,
+                tid=completion.tid,
+                created=completion.finished,
+            )
+        if self._on_event is not None:
+            self._notify(events.TaskRetried(spec.name, spec.kind.value, attempt + 1, error, time.time()))
+        retry(self._state, spec.key)
 
     def _after_finish(self, key: int, succeeded: bool) -> None:
         _, cancelled = finish(self._state, key, succeeded)
@@ -296,7 +339,7 @@ class _Run:
         self._graph.set_outcome(key, Outcome(TaskState.CANCELLED, None, error))
         spec = self._specs[key]
         if self._on_event is not None and spec.kind is not TaskKind.EXTERNAL:
-            self._notify(events.TaskCancelled(spec.name, spec.kind.value, error, now))
+            self._notify(events.TaskCancelled(spec.name, spec.kind._value_, error, now))
 
     def _notify(self, event: events.Event) -> None:
         """Call the user's callback; one that raises is logged once and not called again."""
@@ -334,12 +377,27 @@ class _Run:
         pid, tid = self._loop_ids
         emit(level, message, pid=pid, tid=tid)
 
-    def _cancel_after_interrupt(self) -> None:
-        """The run was interrupted: everything without an outcome is cancelled."""
+    def _cancel_after_interrupt(self, reason: BaseException) -> None:
+        """The run was stopped: everything without an outcome is cancelled.
+
+        Running tasks were stopped with their workers.  A run timeout cancels them with
+        ``TaskTimeoutError``; anything else (Ctrl-C, SIGTERM, an error in the loop) with
+        ``RunInterruptedError``.
+        """
         state = self._state
-        for key in abandon_running(state) + cancel_pending(state):
-            name = self._specs[key].name
-            self._cancelled(key, RunInterruptedError(f"{name!r} has been canceled: the run was interrupted"))
+        try:
+            for key in abandon_running(state) + cancel_pending(state):
+                name = self._specs[key].name
+                error: BaseException
+                if isinstance(reason, TaskTimeoutError):
+                    error = TaskTimeoutError(f"{name!r} has been canceled: {reason}")
+                else:
+                    error = RunInterruptedError(
+                        f"{name!r} has been canceled: the run was interrupted ({type(reason).__name__})"
+                    )
+                self._cancelled(key, error)
+        except Exception:  # never mask the reason the run stopped
+            LOGGER.exception("could not record the cancellations of an interrupted run")
 
     # -- the result ----------------------------------------------------------------------------
 
@@ -359,6 +417,14 @@ class _Run:
                 raise_exception[name] = record.error
             elif record.value is not None:
                 return_value[name] = record.value.live()
+        result._run = record_run(
+            began=self._began,
+            ended=self._ended,
+            processes=self._capacity[0],
+            threads=self._capacity[1],
+            graph=self._graph,
+            records=self._records,
+        )
         return result
 
 
@@ -385,6 +451,10 @@ def make_backend(
     if name == "local":
         start_method = options.get("start_method") or default_start_method()
         return LocalBackend(graph, processes, threads, start_method), (processes, threads)
+    if name == "dask":
+        from .backends.dask import make_backend as make_dask_backend
+
+        return make_dask_backend(graph, processes, threads, options)
     raise InvalidOptionError(f"backend={name!r} is not known")
 
 
@@ -395,14 +465,20 @@ def run_graph(
     threads: int,
     backend: str = "local",
     on_event: EventCallback | None = None,
+    timeout: float | None = None,
     **backend_options: Any,
 ) -> SchedulerResult:
-    """Run a recorded graph to the end and return its result (the classic API calls this too)."""
-    engine, capacity = make_backend(backend, graph, processes, threads, backend_options)
-    run = _Run(graph, capacity, engine, on_event)
-    with fallback_handler():
+    """Run a recorded graph to the end and return its result (the classic API calls this too).
+
+    ``timeout`` bounds the whole run: past it, running tasks are stopped, the rest cancelled, and
+    ``TaskTimeoutError`` raised (the result is filled all the same).
+    """
+    with fallback_handler(), sigterm_raises():
+        # Inside the fallback handler: workers take the logger's level for the run from here.
+        engine, capacity = make_backend(backend, graph, processes, threads, backend_options)
+        run = _Run(graph, capacity, engine, on_event)
         try:
-            run.execute()
+            run.execute(timeout)
         finally:
             graph.result = run.result()
         run.finished(graph.result)
@@ -416,11 +492,20 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
     empty inside the block and filled when it exits.  At most ``processes`` process slots and
     ``threads`` thread slots are in use at once (default: the CPU count for each).
 
+    ``timeout`` bounds the whole run in seconds: past it, running tasks are stopped, the rest are
+    cancelled, and the block raises ``TaskTimeoutError`` (the result is filled all the same).
+
     ``on_event`` is called with each :mod:`parallelism.events` event, in the caller's thread.
+    ``progress=True`` shows a live bar on stderr when it is a terminal; ``progress="log"`` also
+    writes one line per 10% of the tasks when it is not (:mod:`parallelism.observe.progress`).
 
     ``backend="inline"`` runs every task in the caller's thread, one at a time, with the same
     semantics (for pdb and profilers).  ``start_method`` chooses how worker processes start
     (default: :func:`default_start_method`).
+
+    ``backend="dask"`` runs process tasks on a dask.distributed cluster (``pip install
+    "parallelism[dask]"``): a ``LocalCluster`` of ``processes`` workers started for the run, or an
+    existing cluster at ``address=`` or behind ``client=``, which is left running (docs/dask.md).
 
     An exception raised in the block's body runs nothing and propagates unchanged.
     """
@@ -433,6 +518,10 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
         backend: str = "local",
         start_method: str | None = None,
         on_event: EventCallback | None = None,
+        progress: ProgressOption = False,
+        timeout: float | None = None,
+        address: str | None = None,
+        client: Any = None,
     ) -> None:
         self._processes = _check_slots("processes", processes)
         self._threads = _check_slots("threads", threads)
@@ -451,9 +540,22 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
                 )
         if on_event is not None and not callable(on_event):
             raise InvalidOptionError(f"on_event= must be callable, not {type(on_event).__name__}")
+        if timeout is not None and (type(timeout) not in (int, float) or not timeout > 0):
+            raise InvalidOptionError(
+                f"timeout= must be a positive number of seconds or None, not {timeout!r}"
+            )
+        self._dask_options: dict[str, Any] = {}
+        if backend == "dask":
+            from .backends import dask_options
+
+            self._dask_options = dask_options(address, client, processes)
+        elif address is not None or client is not None:
+            raise InvalidOptionError('address= and client= are options of backend="dask"')
         self._backend = backend
         self._start_method = start_method
         self._on_event = on_event
+        self._progress = check_progress(progress)
+        self._timeout = timeout
         self._graph: Graph | None = None
         self._token: Any = None
         self._result = SchedulerResult._empty()
@@ -478,14 +580,17 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
             graph.phase = "abandoned"
             return
         try:
-            run_graph(
-                graph,
-                processes=self._processes,
-                threads=self._threads,
-                backend=self._backend,
-                on_event=self._on_event,
-                start_method=self._start_method,
-            )
+            with showing(self._progress, graph):
+                run_graph(
+                    graph,
+                    processes=self._processes,
+                    threads=self._threads,
+                    backend=self._backend,
+                    on_event=self._on_event,
+                    timeout=self._timeout,
+                    start_method=self._start_method,
+                    **self._dask_options,
+                )
         finally:
             if graph.result is not None:
                 self._result._fill(graph.result)

@@ -26,14 +26,18 @@ __all__ = [
     "Hole",
     "Value",
     "apply_steps",
+    "Frames",
     "dumps",
     "dumps_call",
+    "loads",
     "loads_call",
 ]
 
 PROTOCOL = 5
 Step = tuple[Any, ...]
 """One placeholder step replayed on a value: ``("item", key)``, ``("attr", name)``, ``("call", a, kw)``."""
+Frames = list[Any]
+"""A pickled value: the pickle stream, then its protocol-5 out-of-band buffers (bytes-like)."""
 Hole = tuple[int, tuple[Step, ...]]
 """Where a Deferred stood in a call: the key of the task whose value fills it, and the steps."""
 
@@ -54,19 +58,30 @@ def apply_steps(value: Any, steps: tuple[Step, ...]) -> Any:
     return value
 
 
-def dumps(obj: Any) -> bytes:
-    """Pickle ``obj`` for another process: plain pickle when it is safe, cloudpickle otherwise."""
+def dumps(obj: Any) -> Frames:
+    """Pickle ``obj`` for another process: ``[stream, *out_of_band_buffers]``.
+
+    Plain pickle when it is safe, cloudpickle otherwise.  Protocol 5 hands large buffers (NumPy
+    arrays, bytearrays) out of band, so they are sent from the object's own memory.
+    """
     if type(obj) in _PLAIN:
-        return pickle.dumps(obj, PROTOCOL)
+        return [pickle.dumps(obj, PROTOCOL)]
+    buffers: list[pickle.PickleBuffer] = []
     try:
-        data = pickle.dumps(obj, PROTOCOL)
+        stream = pickle.dumps(obj, PROTOCOL, buffer_callback=buffers.append)
     except Exception:
-        return cloudpickle.dumps(obj, PROTOCOL)
-    if b"__main__" in data:
+        stream = b"__main__"  # fall through to cloudpickle below
+    if b"__main__" in stream:
         # Plain pickle refers to __main__ by name, which a forkserver or spawn worker (or the
         # caller, for a value coming back) may resolve to another object: go by value instead.
-        return cloudpickle.dumps(obj, PROTOCOL)
-    return data
+        buffers.clear()
+        stream = cloudpickle.dumps(obj, PROTOCOL, buffer_callback=buffers.append)
+    return [stream, *(buffer.raw() for buffer in buffers)]
+
+
+def loads(frames: Frames) -> Any:
+    """The object :func:`dumps` pickled."""
+    return pickle.loads(frames[0], buffers=frames[1:])
 
 
 class _HolePickler(cloudpickle.Pickler):
@@ -100,7 +115,7 @@ def _no_holes(obj: object) -> None:
 
 
 class _HoleUnpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, values: Mapping[int, bytes]) -> None:
+    def __init__(self, data: bytes, values: Mapping[int, Frames]) -> None:
         super().__init__(io.BytesIO(data))
         self._values = values
         self._loaded: dict[int, Any] = {}
@@ -108,11 +123,11 @@ class _HoleUnpickler(pickle.Unpickler):
     def persistent_load(self, pid: Any) -> Any:
         key, steps = pid
         if key not in self._loaded:
-            self._loaded[key] = pickle.loads(self._values[key])
+            self._loaded[key] = loads(self._values[key])
         return apply_steps(self._loaded[key], steps)
 
 
-def loads_call(data: bytes, values: Mapping[int, bytes]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def loads_call(data: bytes, values: Mapping[int, Frames]) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Unpickle a call recorded by :func:`dumps_call`, filling its holes from ``values``.
 
     A placeholder step that raises propagates from here, failing the task that needed it.
@@ -135,7 +150,7 @@ class Value:
 
     _MISSING: Any = object()
 
-    def __init__(self, *, obj: Any = _MISSING, data: bytes | None = None) -> None:
+    def __init__(self, *, obj: Any = _MISSING, data: Frames | None = None) -> None:
         self._obj = obj
         self._data = data
         self._lock = threading.Lock()
@@ -146,11 +161,11 @@ class Value:
             with self._lock:
                 if self._obj is Value._MISSING:
                     assert self._data is not None
-                    self._obj = pickle.loads(self._data)
+                    self._obj = loads(self._data)
         return self._obj
 
-    def pickled(self) -> bytes:
-        """The value as bytes for a worker process (pickled once; may raise if unpicklable)."""
+    def pickled(self) -> Frames:
+        """The value as frames for a worker process (pickled once; may raise if unpicklable)."""
         if self._data is None:
             self._data = dumps(self._obj)
         return self._data

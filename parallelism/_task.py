@@ -17,7 +17,7 @@ import importlib
 import inspect
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, TypeVar, overload
 
 import wrapt
 from typing_extensions import ParamSpec
@@ -26,15 +26,15 @@ from ._deferred import Deferred
 from ._errors import InvalidOptionError, NotCallableError, OutsideSchedulerError
 from ._graph import ACTIVE_GRAPH, TaskKind
 
-if TYPE_CHECKING:
-    # Loaded for mypy only: the plugin widens task parameters to these protocols.
-    pass
-
 __all__ = ["Task", "TaskOptions", "process", "resolve_function", "thread"]
 
 P = ParamSpec("P")
+P2 = ParamSpec("P2")
 R = TypeVar("R")
+R2 = TypeVar("R2")
 R_co = TypeVar("R_co", covariant=True)
+S = TypeVar("S")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ class TaskOptions:
     """Keep the value in ``SchedulerResult.return_value`` (the seed's ``continual``)."""
     priority: float | None = None
     """Lower starts earlier among ready tasks; no priority sorts after every priority."""
+    retries: int = 0
+    """Run a failed call (raised, crashed or timed out) up to this many more times."""
+    timeout: float | None = None
+    """Seconds a call may run: a process task's worker is then killed, a thread task abandoned."""
 
     def __post_init__(self) -> None:
         for field in ("processes", "threads"):
@@ -69,6 +73,12 @@ class TaskOptions:
             raise InvalidOptionError(
                 f"priority= must be a number or None, not {type(self.priority).__name__}"
             )
+        if type(self.retries) is not int or self.retries < 0:
+            raise InvalidOptionError(f"retries= must be an int, 0 or more, not {self.retries!r}")
+        if self.timeout is not None and (type(self.timeout) not in (int, float) or not self.timeout > 0):
+            raise InvalidOptionError(
+                f"timeout= must be a positive number of seconds or None, not {self.timeout!r}"
+            )
 
 
 _OPTION_NAMES = frozenset(f.name for f in fields(TaskOptions))
@@ -86,12 +96,13 @@ def _options(current: TaskOptions, overrides: dict[str, Any]) -> TaskOptions:
 class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
     """A function that, called inside ``with scheduler(...)``, records a call: ``Deferred[R]``.
 
-    ``Task[P, R]`` keeps the function's parameters ``P``; for an ``async def`` function ``R`` is
-    the awaited type.  ``task.__wrapped__`` is the plain function, for calling it directly.
+    ``Task[P, R]`` keeps the function's parameters ``P`` and return type ``R``; calling an
+    ``async def`` task (``R`` is ``Coroutine[Any, Any, X]``) gives ``Deferred[X]``, the awaited
+    type.  ``task.__wrapped__`` is the plain function, for calling it directly.
     """
 
     if TYPE_CHECKING:
-        __wrapped__: Callable[P, Any]
+        __wrapped__: Callable[P, R_co]
 
     def __init__(
         self,
@@ -99,12 +110,15 @@ class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
         kind: TaskKind,
         options: TaskOptions,
         bound_to: Any = None,
+        static: bool = False,
     ) -> None:
         super().__init__(function)
         self._self_kind = kind
         self._self_options = options
         self._self_is_async = inspect.iscoroutinefunction(function)
         self._self_bound_to = bound_to
+        self._self_static = static
+        """It decorated a staticmethod: reading it from an instance binds nothing."""
 
     @property
     def kind(self) -> TaskKind:
@@ -118,7 +132,13 @@ class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
         options: TaskOptions = self._self_options
         return options
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Deferred[R_co]:
+    @overload
+    def __call__(
+        self: Task[P2, Coroutine[Any, Any, T]], *args: P2.args, **kwargs: P2.kwargs
+    ) -> Deferred[T]: ...
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Deferred[R_co]: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
         graph = ACTIVE_GRAPH.get()
         function: Callable[..., Any] = self.__wrapped__
         if graph is None:
@@ -131,7 +151,7 @@ class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
         options: TaskOptions = self._self_options
         bound_to = self._self_bound_to
         if bound_to is not None:
-            args = (bound_to, *args)  # type: ignore[assignment]
+            args = (bound_to, *args)
         return graph.add(
             kind=self._self_kind,
             function=function,
@@ -144,6 +164,8 @@ class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
             priority=options.priority,
             continual=options.continual,
             is_async=self._self_is_async,
+            retries=options.retries,
+            timeout=options.timeout,
         )
 
     def options(self, **overrides: Any) -> Task[P, R_co]:
@@ -153,11 +175,18 @@ class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
             self._self_kind,
             _options(self._self_options, overrides),
             self._self_bound_to,
+            self._self_static,
         )
 
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> Task[P, R_co]: ...
+    @overload
+    def __get__(
+        self: Task[Concatenate[S, P2], R2], instance: S, owner: type[Any] | None = None
+    ) -> Task[P2, R2]: ...
+    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
         """Binding a task to an instance passes the instance as the first argument of each call."""
-        if instance is None:
+        if instance is None or self._self_static:
             return self
         return Task(self.__wrapped__, self._self_kind, self._self_options, instance)
 
@@ -172,8 +201,23 @@ class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
             return _import_task, reference
         return (
             Task,
-            (self.__wrapped__, self._self_kind, self._self_options, self._self_bound_to),
+            (
+                self.__wrapped__,
+                self._self_kind,
+                self._self_options,
+                self._self_bound_to,
+                self._self_static,
+            ),
         )
+
+    if not TYPE_CHECKING:
+
+        @property
+        def __class__(self) -> type:
+            # wrapt proxies __class__ to the function's class, so a Task would pass
+            # isinstance(task, types.FunctionType) and cloudpickle would pickle it as a bare
+            # function, losing the Task (a nested run in a worker would then run it directly).
+            return type(self)
 
     def __copy__(self) -> Task[P, R_co]:
         return self
@@ -226,22 +270,20 @@ class TaskDecorator:
         self._kind = kind
         self._options = options
 
-    @overload
-    def __call__(self, function: Callable[P, Coroutine[Any, Any, R]], /) -> Task[P, R]: ...
-    @overload
-    def __call__(self, function: Callable[P, R], /) -> Task[P, R]: ...
-    def __call__(self, function: Callable[..., Any], /) -> Task[..., Any]:
-        return _make_task(function, self._kind, self._options)
+    def __call__(self, function: Callable[P, R], /) -> Task[P, R]:
+        task: Task[P, R] = _make_task(function, self._kind, self._options)
+        return task
 
 
-def _make_task(function: Any, kind: TaskKind, options: TaskOptions) -> Task[..., Any]:
-    if isinstance(function, staticmethod):
+def _make_task(function: Any, kind: TaskKind, options: TaskOptions) -> Any:
+    static = isinstance(function, staticmethod)
+    if static:
         function = function.__func__
     if not callable(function):
         raise NotCallableError(
             f"@{kind.value} must decorate a function, not {type(function).__name__} {function!r}"
         )
-    return Task(function, kind, options)
+    return Task(function, kind, options, static=static)
 
 
 def _decorate(kind: TaskKind, function: Any, options: dict[str, Any]) -> Any:
@@ -252,8 +294,6 @@ def _decorate(kind: TaskKind, function: Any, options: dict[str, Any]) -> Any:
 
 
 @overload
-def process(function: Callable[P, Coroutine[Any, Any, R]], /) -> Task[P, R]: ...
-@overload
 def process(function: Callable[P, R], /) -> Task[P, R]: ...
 @overload
 def process(
@@ -263,6 +303,8 @@ def process(
     name: str | None = None,
     continual: bool = False,
     priority: float | None = None,
+    retries: int = 0,
+    timeout: float | None = None,
 ) -> TaskDecorator: ...
 def process(function: Any = None, /, **options: Any) -> Any:
     """Make ``function`` a task that runs in a worker process (for CPU-bound work).
@@ -274,8 +316,6 @@ def process(function: Any = None, /, **options: Any) -> Any:
 
 
 @overload
-def thread(function: Callable[P, Coroutine[Any, Any, R]], /) -> Task[P, R]: ...
-@overload
 def thread(function: Callable[P, R], /) -> Task[P, R]: ...
 @overload
 def thread(
@@ -285,6 +325,8 @@ def thread(
     name: str | None = None,
     continual: bool = False,
     priority: float | None = None,
+    retries: int = 0,
+    timeout: float | None = None,
 ) -> TaskDecorator: ...
 def thread(function: Any = None, /, **options: Any) -> Any:
     """Make ``function`` a task that runs in a thread of this process (for I/O-bound work).

@@ -1,17 +1,25 @@
 """Types the mypy plugin widens task parameters to; they exist only for type checking.
 
-``list`` and ``dict`` are invariant, so ``list[int]``, ``list[Deferred[int]]`` and a mixed
-``[d, 3]`` are unrelated types.  A task call accepts them all because the plugin widens a
-``list[X]`` parameter to ``ListArg[X | Deferred[X]] | Deferred[list[X]]``: ``ListArg`` is a
-covariant, read-only protocol that lists satisfy (``clear`` keeps tuples and strings out).
+``list``, ``set`` and ``dict`` are invariant, so ``list[int]``, ``list[Deferred[int]]`` and a
+mixed ``[d, 3]`` are unrelated types.  A task call accepts them all because the plugin widens a
+``list[X]`` parameter to ``ListArg[X | Deferred[X]] | Deferred[list[X]]`` (``mypy_plugin.py``).
+
+These protocols are covariant and read-only, and each has a member or two that keeps out what
+the run would not resolve Deferreds inside (``_graph.find_deferreds``: exact list, set and dict):
+``clear`` keeps out tuples, strings, ranges and frozensets, list's slicing keeps out deques,
+``isdisjoint`` keeps lists and dicts out of ``SetArg``, and ``__reversed__`` keeps ``UserDict``,
+``ChainMap`` and mapping proxies out of ``DictArg``.  Static types cannot say "exactly list", so
+subclasses (``OrderedDict``) and close look-alikes (``UserList``, ``bytearray``) still get in.
+Members must not mention ``Any``: mypy infers a display's item type against these protocols'
+members too, and an ``Any`` there would let any item in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol, TypeVar, overload
+from collections.abc import Iterable, Iterator
+from typing import Protocol, TypeVar
 
-__all__ = ["DictArg", "ListArg"]
+__all__ = ["DictArg", "ListArg", "SetArg"]
 
 T_co = TypeVar("T_co", covariant=True)
 K = TypeVar("K")
@@ -19,14 +27,21 @@ V_co = TypeVar("V_co", covariant=True)
 
 
 class ListArg(Protocol[T_co]):
-    """What a task call accepts for a ``list[...]`` parameter (see the module docstring)."""
+    """What a task call accepts for a ``list[X]`` parameter: a list of ``X | Deferred[X]``."""
 
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[T_co]: ...
-    @overload
-    def __getitem__(self, index: int, /) -> T_co: ...
-    @overload
     def __getitem__(self, index: slice, /) -> ListArg[T_co]: ...
+    def clear(self) -> None: ...
+
+
+class SetArg(Protocol[T_co]):
+    """What a task call accepts for a ``set[X]`` parameter: a set of ``X | Deferred[X]``."""
+
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[T_co]: ...
+    def __contains__(self, item: object, /) -> bool: ...
+    def isdisjoint(self, other: Iterable[object], /) -> bool: ...
     def clear(self) -> None: ...
 
 
@@ -35,5 +50,6 @@ class DictArg(Protocol[K, V_co]):
 
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[K]: ...
+    def __reversed__(self) -> Iterator[K]: ...
     def __getitem__(self, key: K, /) -> V_co: ...
     def clear(self) -> None: ...

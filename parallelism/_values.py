@@ -17,29 +17,32 @@ __all__ = ["substitute"]
 C = TypeVar("C", tuple[Any, ...], dict[str, Any])
 
 
-def substitute(arguments: C, value_of: Callable[[Deferred[Any]], Any]) -> C:
-    """``arguments`` (an args tuple or kwargs dict) with each Deferred replaced by its value."""
-    new, _ = _replace(arguments, value_of)
+def substitute(arguments: C, value_of: Callable[[Any], Any], placeholder: type[Any] = Deferred) -> C:
+    """``arguments`` (an args tuple or kwargs dict) with each Deferred replaced by its value.
+
+    ``placeholder`` is what to replace: the classic API also maps its own placeholders with this walk.
+    """
+    new, _ = _replace(arguments, value_of, placeholder)
     result: C = new
     return result
 
 
-def _replace(obj: Any, value_of: Callable[[Deferred[Any]], Any]) -> tuple[Any, bool]:
-    if isinstance(obj, Deferred):
+def _replace(obj: Any, value_of: Callable[[Any], Any], placeholder: type[Any]) -> tuple[Any, bool]:
+    if isinstance(obj, placeholder):
         return value_of(obj), True
     kind = type(obj)
     if kind is dict:
         changed = False
         new_dict = {}
         for key, item in obj.items():
-            new_dict[key], item_changed = _replace(item, value_of)
+            new_dict[key], item_changed = _replace(item, value_of, placeholder)
             changed = changed or item_changed
         return (new_dict, True) if changed else (obj, False)
     if kind in (list, tuple, set, frozenset):
         changed = False
         items = []
         for item in obj:
-            new_item, item_changed = _replace(item, value_of)
+            new_item, item_changed = _replace(item, value_of, placeholder)
             items.append(new_item)
             changed = changed or item_changed
         return (kind(items), True) if changed else (obj, False)

@@ -1,59 +1,53 @@
-"""Workers behind a small Backend protocol: where task calls run, and how their replies come back.
+"""Backends: where admitted task calls run, and how their completions come back to the loop.
 
 The loop (``_scheduler.py``) talks to a backend through three calls: :meth:`Backend.start` one
-admitted task, :meth:`Backend.wait` for at least one completion, and :meth:`Backend.close`.
+admitted task, :meth:`Backend.wait` for completions, and :meth:`Backend.close`.
 
-* :class:`LocalBackend`: long-lived, non-daemonic worker processes, one task at a time each, each
-  with its own duplex pipe and sentinel, so a crash is pinned to exactly the task that worker was
-  running and a replacement can start; plus a few worker threads that post completions to a deque
-  and wake the loop through a pipe.  ``wait`` blocks in ``multiprocessing.connection.wait`` on the
-  worker pipes, their sentinels and that wake-up pipe: no polling, no sleeping, no Manager.
-* :class:`InlineBackend`: every call runs in the caller's thread when the loop asks for a
-  completion, in a valid order, so pdb and profilers work; process calls still go through pickling
-  (:func:`~parallelism._calls.call_pickled`) so their semantics are exactly a worker's.
-
-Workers are started lazily, when a task needs one and none is idle, and only ever as many as the
-slots allow.  Worker processes ignore SIGINT: Ctrl-C is the caller's to handle, and the caller
-stops them.
+* :class:`LocalBackend`: worker processes (``_processes``), one task at a time each, each with its
+  own pipe and sentinel, so a crash is pinned to exactly the task that worker was running and a
+  replacement starts when the next task needs one; and worker threads (``_threads``).  ``wait``
+  blocks in ``multiprocessing.connection.wait`` on the worker pipes, their sentinels and the
+  threads' wake-up pipe, with a timeout only when a task has a deadline: no polling, no sleeping.
+  A task past its ``timeout`` is stopped here (its worker process killed, or its thread abandoned)
+  and reported as failed with ``TaskTimeoutError``.
+* :class:`InlineBackend`: every call runs in the caller's thread when the loop waits, in a valid
+  order, so pdb and profilers work; process calls still go through pickling
+  (:func:`~parallelism._calls.call_pickled`), so their semantics are exactly a worker's.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
-import queue
-import signal
-import sys
-import threading
+import time
 from collections.abc import Callable
-from multiprocessing.context import BaseContext
 from typing import Any, NamedTuple, Protocol
 
 import cloudpickle
 
+from . import _wire
 from ._calls import Reply, call_live, call_pickled, pack_exception
-from ._errors import WorkerCrashedError
+from ._errors import TaskTimeoutError, UnpicklableArgumentError, WorkerCrashedError
 from ._graph import Graph, TaskKind, TaskSpec
 from ._log import LOGGER
-from ._serialize import PROTOCOL, Value, apply_steps
+from ._processes import ProcessWorker, crash_message, stop_workers
+from ._serialize import PROTOCOL, Frames, Value, apply_steps, loads
 from ._task import importable_name, resolve_function
+from ._threads import ThreadPool
 from ._values import substitute
 
 __all__ = ["Backend", "Completion", "InlineBackend", "LocalBackend"]
 
-_STOP_GRACE = 2.0
-"""Seconds a worker process gets to exit after being asked, before it is terminated."""
-_TERMINATE_GRACE = 0.5
-"""Seconds after SIGTERM before SIGKILL."""
-
 
 class Completion(NamedTuple):
-    """A finished call as the loop sees it: a live exception, the value as a :class:`Value`."""
+    """A finished call as the loop sees it: the value as a :class:`Value`, or a live exception.
+
+    ``started`` and ``elapsed`` are ``None`` when the worker never reported (it crashed).
+    """
 
     key: int
     ok: bool
@@ -73,316 +67,157 @@ class Backend(Protocol):
     def start(self, spec: TaskSpec, values: dict[int, Value]) -> None:
         """Start one admitted task; ``values`` holds the values of its dependencies by key."""
 
-    def wait(self) -> list[Completion]:
-        """Block until at least one started task has completed; return what completed."""
+    def wait(self, timeout: float | None) -> list[Completion]:
+        """Block until a started task completes (or ``timeout`` seconds pass); what completed."""
 
     def close(self, *, force: bool) -> None:
-        """Stop every worker; ``force`` terminates running work instead of waiting for it."""
+        """Stop every worker; ``force`` stops running work instead of waiting for it."""
 
 
-def _thread_completion(reply: Reply) -> Completion:
+def thread_completion(reply: Reply) -> Completion:
+    """A thread call's reply: the value and the exception are the live objects."""
     if reply.ok:
         return Completion(
-            reply.key,
-            True,
-            Value(obj=reply.data),
-            None,
-            None,
-            reply.started,
-            reply.elapsed,
-            reply.finished,
-            os.getpid(),
-            reply.tid,
-        )
+            reply.key, True, Value(obj=reply.data), None, None,
+            reply.started, reply.elapsed, reply.finished, os.getpid(), reply.tid,
+        )  # fmt: skip
     return Completion(
-        reply.key,
-        False,
-        None,
-        reply.data,
-        reply.traceback,
-        reply.started,
-        reply.elapsed,
-        reply.finished,
-        os.getpid(),
-        reply.tid,
-    )
+        reply.key, False, None, reply.data, reply.traceback,
+        reply.started, reply.elapsed, reply.finished, os.getpid(), reply.tid,
+    )  # fmt: skip
 
 
-def _process_completion(reply: Reply, pid: int) -> Completion:
+def process_completion(reply: Reply, frames: Frames, pid: int) -> Completion:
+    """A process call's reply: the value stays pickled (frames); the exception is rebuilt."""
     if reply.ok:
         return Completion(
-            reply.key,
-            True,
-            Value(data=reply.data),
-            None,
-            None,
-            reply.started,
-            reply.elapsed,
-            reply.finished,
-            pid,
-            reply.tid,
-        )
-    error: BaseException = pickle.loads(reply.data)
+            reply.key, True, Value(data=frames), None, None,
+            reply.started, reply.elapsed, reply.finished, pid, reply.tid,
+        )  # fmt: skip
+    error: BaseException = loads(frames)
     return Completion(
-        reply.key,
-        False,
-        None,
-        error,
-        reply.traceback,
-        reply.started,
-        reply.elapsed,
-        reply.finished,
-        pid,
-        reply.tid,
-    )
+        reply.key, False, None, error, reply.traceback,
+        reply.started, reply.elapsed, reply.finished, pid, reply.tid,
+    )  # fmt: skip
 
 
-def _failed_before_start(key: int, error: BaseException) -> Completion:
-    """A task that could not even be handed to its worker (e.g. an unpicklable input value)."""
-    import time
-
-    _, text = pack_exception(error)
+def failed_completion(key: int, error: BaseException, started: float | None = None) -> Completion:
+    """A task that failed without a reply: crashed, timed out, or could not be handed over."""
     now = time.time()
-    return Completion(key, False, None, error, text, now, 0.0, now, os.getpid(), threading.get_ident())
+    text = pack_exception(error)[1] if error.__traceback__ is not None else None
+    return Completion(key, False, None, error, text, started, None, now, os.getpid(), 0)
 
 
-def _thread_resolver(
+def thread_resolver(
     graph: Graph, spec: TaskSpec, values: dict[int, Value]
 ) -> Callable[[], tuple[tuple[Any, ...], dict[str, Any]]]:
+    """What a worker thread calls to get a thread task's arguments with the values filled in."""
     assert spec.args is not None and spec.kwargs is not None
     args, kwargs = spec.args, spec.kwargs
     if not spec.deps:
         return lambda: (args, kwargs)
     name = spec.name
 
-    def resolve() -> tuple[tuple[Any, ...], dict[str, Any]]:
-        def value_of(deferred: Any) -> Any:
-            source, steps = deferred._steps()
-            return apply_steps(values[graph.key_of(source, name)].live(), steps)
+    def value_of(deferred: Any) -> Any:
+        source, steps = deferred._steps()
+        return apply_steps(values[graph.key_of(source, name)].live(), steps)
 
-        return substitute(args, value_of), substitute(kwargs, value_of)
-
-    return resolve
+    return lambda: (substitute(args, value_of), substitute(kwargs, value_of))
 
 
-# --- threads ----------------------------------------------------------------------------------
+def pickled_inputs(spec: TaskSpec, values: dict[int, Value]) -> dict[int, Frames]:
+    """The dependency values a process task needs, pickled (a thread task's value may not pickle)."""
+    try:
+        return {dep: value.pickled() for dep, value in values.items()}
+    except Exception as error:
+        raise UnpicklableArgumentError(
+            f"process task {spec.name!r}: the value of one of its dependencies cannot be pickled "
+            f"to send it to a worker process ({type(error).__name__}: {error})"
+        ) from error
 
 
-class _ThreadPool:
-    """Worker threads fed from one queue; completions go to a deque and a byte to ``wake``."""
-
-    def __init__(self, size: int, wake: int) -> None:
-        self._size = size
-        self._wake = wake
-        self._queue: queue.SimpleQueue[tuple[int, Callable[[], Reply]] | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._idle = 0
-        self._lock = threading.Lock()
-        self.done: collections.deque[Completion] = collections.deque()
-
-    def submit(self, key: int, call: Callable[[], Reply]) -> None:
-        with self._lock:
-            start_one = self._idle == 0 and len(self._threads) < self._size
-            if not start_one:
-                self._idle -= 1
-        if start_one:
-            worker = threading.Thread(
-                target=self._work, name=f"parallelism-thread-{len(self._threads) + 1}", daemon=True
-            )
-            self._threads.append(worker)
-            worker.start()
-        self._queue.put((key, call))
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            _, call = item
-            completion = _thread_completion(call())
-            del item, call
-            with self._lock:
-                self._idle += 1
-            self.done.append(completion)
-            os.write(self._wake, b"\0")
-
-    def close(self, *, wait: bool) -> None:
-        """Stop the threads; with ``wait=False`` running calls are abandoned (daemon threads)."""
-        for _ in self._threads:
-            self._queue.put(None)
-        if wait:
-            for worker in self._threads:
-                worker.join()
-        self._threads.clear()
-
-
-# --- processes --------------------------------------------------------------------------------
-
-
-class _ForwardToParent(logging.Handler):
-    """In a worker process: send ``parallelism`` log records to the caller, which handles them."""
-
-    def __init__(self, send: Callable[[Any], None]) -> None:
-        super().__init__()
-        self._send = send
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            fields = dict(record.__dict__)
-            fields["msg"] = record.getMessage()
-            fields["args"] = None
-            if record.exc_info:
-                fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
-            fields["exc_info"] = None
-            self._send(("log", fields))
-        except Exception:  # logging must never break the task; report as logging does
-            self.handleError(record)
-
-
-def _load_function(blob: bytes) -> Callable[..., Any]:
-    loaded = pickle.loads(blob)
-    if type(loaded) is tuple:
-        module, qualname = loaded
-        from ._task import _lookup
-
-        loaded = _lookup(module, qualname)
-    return resolve_function(loaded)
-
-
-def worker_main(conn: multiprocessing.connection.Connection, log_level: int) -> None:
-    """The loop of a worker process: run one call at a time until told to stop (``None``)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    send_lock = threading.Lock()
-
-    def send(message: Any) -> None:
-        with send_lock:
-            conn.send(message)
-
-    logger = logging.getLogger("parallelism")
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-    logger.addHandler(_ForwardToParent(send))
-    logger.setLevel(log_level)
-    logger.propagate = False
-    functions: dict[int, Callable[..., Any]] = {}
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:
-            return
-        if message is None:
-            return
-        key, function_key, blob, payload, values, is_async = message
-        if blob is not None:
-            functions[function_key] = _load_function(blob)
-        reply = call_pickled(key, functions[function_key], payload, values, is_async)
-        del message, values
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
-        send(("done", tuple(reply)))
-
-
-class _ProcessWorker:
-    """One worker process and the caller's end of its pipe."""
-
-    def __init__(self, context: BaseContext, log_level: int, number: int) -> None:
-        ours, theirs = context.Pipe(duplex=True)
-        self.process = context.Process(  # type: ignore[attr-defined]
-            target=worker_main,
-            args=(theirs, log_level),
-            name=f"parallelism-worker-{number}",
-            daemon=False,
-        )
-        self.process.start()
-        theirs.close()
-        self.conn: multiprocessing.connection.Connection = ours
-        self.sentinel: int = self.process.sentinel
-        self.pid: int = self.process.pid
-        self.running: int | None = None
-        self.functions: set[int] = set()
-
-    def stop(self, *, force: bool) -> None:
-        """Ask the worker to exit (or terminate it), then make sure it is gone and reaped."""
-        process = self.process
-        if not force and process.is_alive():
-            with contextlib.suppress(OSError):
-                self.conn.send(None)
-            process.join(_STOP_GRACE)
-        if process.is_alive():
-            process.terminate()
-            process.join(_TERMINATE_GRACE)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        self.conn.close()
-        process.close()
-
-
-def _crash_message(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "the worker process died"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        return f"the worker process was killed by {name} (exit code {exitcode})"
-    return f"the worker process exited with code {exitcode}"
+def timeout_error(spec: TaskSpec, what: str) -> TaskTimeoutError:
+    """``'f' ran longer than its timeout of 2 s; <what>``."""
+    return TaskTimeoutError(f"{spec.name!r} ran longer than its timeout of {spec.timeout:g} s; {what}")
 
 
 class LocalBackend:
     """Worker processes and threads on this machine (the default backend)."""
 
-    def __init__(self, graph: Graph, processes: int, threads: int, start_method: str | None) -> None:
+    def __init__(self, graph: Graph, processes: int, threads: int, start_method: str) -> None:
         self._graph = graph
         self._context = multiprocessing.get_context(start_method)
-        self._max_processes = processes
         self._log_level = LOGGER.getEffectiveLevel()
-        self._workers: list[_ProcessWorker] = []
-        self._idle: list[_ProcessWorker] = []
-        self._by_conn: dict[Any, _ProcessWorker] = {}
-        self._by_sentinel: dict[int, _ProcessWorker] = {}
+        self._workers: list[ProcessWorker] = []
+        self._idle: list[ProcessWorker] = []
+        self._by_waitable: dict[Any, ProcessWorker] = {}
         self._blobs: dict[int, bytes] = {}
-        self._started = 0
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_read, False)
-        self._threads = _ThreadPool(max(1, threads), self._wake_write)
+        self._numbered = 0
+        self._threads: ThreadPool[Completion] = ThreadPool(max(1, threads))
+        self._thread_deadlines: dict[int, float] = {}
         self._done: list[Completion] = []
+        if start_method == "forkserver":
+            # The server imports the worker code once; each worker it forks then has it already.
+            self._context.set_forkserver_preload(["__main__", "parallelism._processes"])
+        # Start the workers the run will need at once, in parallel, rather than one by one as
+        # tasks arrive: the first tasks then start together (and in recording order).
+        wanted = min(processes, sum(1 for spec in graph.specs if spec.kind is TaskKind.PROCESS))
+        for _ in range(wanted):
+            self._idle.append(self._new_worker())
 
     # -- start ---------------------------------------------------------------------------------
 
     def start(self, spec: TaskSpec, values: dict[int, Value]) -> None:
         function = self._graph.functions[spec.function_key]
         if spec.kind is TaskKind.THREAD:
-            resolve = _thread_resolver(self._graph, spec, values)
+            resolve = thread_resolver(self._graph, spec, values)
             key, is_async = spec.key, spec.is_async
-            self._threads.submit(key, lambda: call_live(key, function, resolve, is_async))
+            self._threads.submit(key, lambda: thread_completion(call_live(key, function, resolve, is_async)))
+            if spec.timeout is not None:
+                self._thread_deadlines[key] = time.monotonic() + spec.timeout
             return
         try:
-            pickled = {dep: value.pickled() for dep, value in values.items()}
-        except Exception as error:
-            self._done.append(_failed_before_start(spec.key, _unpicklable_input(spec, error)))
+            inputs = pickled_inputs(spec, values)
+        except UnpicklableArgumentError as error:
+            self._done.append(failed_completion(spec.key, error))
             return
-        worker = self._idle.pop() if self._idle else self._new_worker()
+        worker = self._idle_worker()
         blob = None
         if spec.function_key not in worker.functions:
             blob = self._function_blob(spec.function_key, function)
             worker.functions.add(spec.function_key)
         worker.running = spec.key
-        # If the worker died, sending fails; its sentinel then reports the crash of this task.
+        worker.started_at = None
+        dep_keys = list(inputs)
+        frames = [frame for dep in dep_keys for frame in inputs[dep]]
+        message = (
+            "run", spec.key, spec.function_key, blob, spec.payload, dep_keys,
+            [len(inputs[dep]) for dep in dep_keys], spec.is_async, spec.timeout is not None,
+        )  # fmt: skip
+        # If the worker died just now, sending fails and its sentinel reports the crash.
         with contextlib.suppress(OSError):
-            worker.conn.send((spec.key, spec.function_key, blob, spec.payload, pickled, spec.is_async))
+            _wire.send(worker.conn, message, frames)
 
-    def _new_worker(self) -> _ProcessWorker:
-        self._started += 1
-        worker = _ProcessWorker(self._context, self._log_level, self._started)
+    def _idle_worker(self) -> ProcessWorker:
+        """An idle live worker, or a new one (a worker that died while idle is just replaced)."""
+        while self._idle:
+            worker = self._idle.pop(0)
+            if worker.is_alive():
+                return worker
+            self._retire(worker)
+            worker.release()
+        return self._new_worker()
+
+    def _new_worker(self) -> ProcessWorker:
+        self._numbered += 1
+        worker = ProcessWorker(self._context, self._log_level, self._numbered)
         self._workers.append(worker)
-        self._by_conn[worker.conn] = worker
-        self._by_sentinel[worker.sentinel] = worker
+        self._by_waitable[worker.conn] = worker
+        self._by_waitable[worker.sentinel] = worker
         return worker
 
     def _function_blob(self, function_key: int, function: Callable[..., Any]) -> bytes:
+        """How a worker gets the function: by import path when it can, else by value."""
         blob = self._blobs.get(function_key)
         if blob is None:
             reference = importable_name(function)
@@ -395,103 +230,132 @@ class LocalBackend:
 
     # -- wait ----------------------------------------------------------------------------------
 
-    def wait(self) -> list[Completion]:
+    def wait(self, timeout: float | None) -> list[Completion]:
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not self._done and not self._threads.done:
-            waitables: list[Any] = [self._wake_read]
-            for worker in self._workers:
-                waitables.append(worker.conn)
-                waitables.append(worker.sentinel)
-            for ready in multiprocessing.connection.wait(waitables):
-                if ready == self._wake_read:
-                    _drain(self._wake_read)
-                elif ready in self._by_conn:
-                    self._receive(self._by_conn[ready])
-                elif ready in self._by_sentinel:
-                    self._reap(self._by_sentinel[ready])
+            now = time.monotonic()
+            self._enforce_timeouts(now)
+            if self._done:
+                break
+            limit = self._next_deadline(deadline)
+            waitables: list[Any] = [self._threads.wake_read, *self._by_waitable]
+            ready = multiprocessing.connection.wait(
+                waitables, None if limit is None else max(0.0, limit - now)
+            )
+            for waitable in ready:
+                if waitable == self._threads.wake_read:
+                    _drain(waitable)
+                    continue
+                worker = self._by_waitable.get(waitable)
+                if worker is None:
+                    continue
+                if waitable is worker.conn:
+                    self._receive(worker)
+                else:
+                    self._reap(worker)
+            if deadline is not None and time.monotonic() >= deadline:
+                break
         done, self._done = self._done, []
         threads_done = self._threads.done
         while threads_done:
-            done.append(threads_done.popleft())
+            completion = threads_done.popleft()
+            self._thread_deadlines.pop(completion.key, None)
+            done.append(completion)
         return done
 
-    def _receive(self, worker: _ProcessWorker) -> None:
-        if worker not in self._workers:
-            return
+    def _next_deadline(self, run_deadline: float | None) -> float | None:
+        deadlines = [d for d in self._thread_deadlines.values()]
+        for worker in self._workers:
+            spec = self._graph.specs[worker.running] if worker.running is not None else None
+            if spec is not None and spec.timeout is not None and worker.started_at is not None:
+                deadlines.append(worker.started_at + spec.timeout)
+        if run_deadline is not None:
+            deadlines.append(run_deadline)
+        return min(deadlines) if deadlines else None
+
+    def _enforce_timeouts(self, now: float) -> None:
+        """Stop every task past its deadline and report it as timed out."""
+        for key, deadline in list(self._thread_deadlines.items()):
+            if now >= deadline:
+                del self._thread_deadlines[key]
+                self._threads.abandon(key)
+                spec = self._graph.specs[key]
+                self._done.append(failed_completion(key, timeout_error(spec, "its thread was abandoned")))
+        for worker in list(self._workers):
+            if worker.running is None or worker.started_at is None:
+                continue
+            spec = self._graph.specs[worker.running]
+            if spec.timeout is not None and now >= worker.started_at + spec.timeout:
+                worker.kill()
+                self._retire(worker)
+                worker.release()
+                self._done.append(
+                    failed_completion(spec.key, timeout_error(spec, "its worker process was killed"))
+                )
+
+    def _receive(self, worker: ProcessWorker) -> None:
+        """Read everything the worker has sent; a broken pipe means it died."""
         try:
             while worker.conn.poll():
-                kind, body = worker.conn.recv()
-                if kind == "log":
-                    _handle_forwarded(body)
-                    continue
-                reply = Reply(*body)
-                worker.running = None
-                self._idle.append(worker)
-                self._done.append(_process_completion(reply, worker.pid))
+                message, frames = _wire.receive(worker.conn)
+                self._handle(worker, message, frames)
         except (EOFError, OSError):
             self._reap(worker)
 
-    def _reap(self, worker: _ProcessWorker) -> None:
-        """A worker's sentinel fired (or its pipe broke): fail its task, forget the worker."""
+    def _handle(self, worker: ProcessWorker, message: Any, frames: Frames) -> None:
+        kind = message[0]
+        if kind == "log":
+            _handle_forwarded(message[1])
+        elif kind == "started":
+            worker.started_at = time.monotonic()
+        else:
+            reply: Reply = message[1]
+            worker.running = None
+            worker.started_at = None
+            self._idle.append(worker)
+            self._done.append(process_completion(reply, frames, worker.pid))
+
+    def _reap(self, worker: ProcessWorker) -> None:
+        """The worker's sentinel fired or its pipe broke: fail its task, forget the worker."""
         if worker not in self._workers:
             return
-        if worker.process.is_alive():
-            # The pipe broke but the process lives on: it is unusable, stop it.
-            worker.stop(force=True)
-        else:
-            worker.process.join()
-        # Read what it sent before dying: a reply already on the pipe is still a reply.
-        try:
+        if worker.is_alive():  # the pipe broke but the process lives on: it is unusable
+            worker.kill()
+        worker.process.join()
+        try:  # a reply it sent before dying is still a reply
             while worker.conn.poll():
-                kind, body = worker.conn.recv()
-                if kind == "log":
-                    _handle_forwarded(body)
-                else:
-                    reply = Reply(*body)
-                    worker.running = None
-                    self._done.append(_process_completion(reply, worker.pid))
+                message, frames = _wire.receive(worker.conn)
+                self._handle(worker, message, frames)
         except (EOFError, OSError):
             pass
-        exitcode = worker.process.exitcode
-        self._forget(worker)
+        self._retire(worker)
         if worker.running is not None:
-            import time
-
-            now = time.time()
+            spec = self._graph.specs[worker.running]
             error = WorkerCrashedError(
-                f"{self._graph.specs[worker.running].name!r} failed: {_crash_message(exitcode)} "
-                "while running it"
+                f"{spec.name!r} failed: {crash_message(worker.process.exitcode)} while running it"
             )
-            self._done.append(
-                Completion(worker.running, False, None, error, None, None, None, now, worker.pid, 0)
-            )
-        worker.conn.close()
-        worker.process.close()
+            self._done.append(failed_completion(spec.key, error))
+        worker.release()
 
-    def _forget(self, worker: _ProcessWorker) -> None:
-        self._workers.remove(worker)
+    def _retire(self, worker: ProcessWorker) -> None:
+        """Forget a worker (it is dead or being killed); the next task starts a new one."""
+        if worker in self._workers:
+            self._workers.remove(worker)
         if worker in self._idle:
             self._idle.remove(worker)
-        del self._by_conn[worker.conn]
-        del self._by_sentinel[worker.sentinel]
+        self._by_waitable.pop(worker.conn, None)
+        self._by_waitable.pop(worker.sentinel, None)
 
     # -- close ---------------------------------------------------------------------------------
 
     def close(self, *, force: bool) -> None:
-        self._threads.close(wait=not force)
-        for worker in list(self._workers):
-            self._forget(worker)
-            worker.stop(force=force)
-        os.close(self._wake_read)
-        os.close(self._wake_write)
-
-
-def _unpicklable_input(spec: TaskSpec, error: Exception) -> Exception:
-    from ._errors import UnpicklableArgumentError
-
-    return UnpicklableArgumentError(
-        f"process task {spec.name!r}: the value of one of its dependencies cannot be pickled to "
-        f"send it to a worker process ({type(error).__name__}: {error})"
-    )
+        workers = list(self._workers)
+        for worker in workers:
+            self._retire(worker)
+        try:
+            stop_workers(workers, force=force)
+        finally:
+            self._threads.close(wait=not force)
 
 
 def _drain(fd: int) -> None:
@@ -503,6 +367,7 @@ def _drain(fd: int) -> None:
 
 
 def _handle_forwarded(fields: dict[str, Any]) -> None:
+    """A record a worker logged: handle it here, as if it had been logged in this process."""
     record = logging.makeLogRecord(fields)
     logger = logging.getLogger(record.name)
     if logger.isEnabledFor(record.levelno):
@@ -510,28 +375,41 @@ def _handle_forwarded(fields: dict[str, Any]) -> None:
 
 
 class InlineBackend:
-    """Runs every call in the caller's thread, one at a time, when the loop waits for it."""
+    """Runs every call in the caller's thread, one at a time, when the loop waits for it.
+
+    A call cannot be stopped from the thread that runs it: a task past its ``timeout`` runs to its
+    end and is then failed with ``TaskTimeoutError``, the outcome it would have had elsewhere.
+    """
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
-        self._queue: collections.deque[tuple[TaskSpec, dict[int, Value]]] = collections.deque()
+        self._queue: list[tuple[TaskSpec, dict[int, Value]]] = []
 
     def start(self, spec: TaskSpec, values: dict[int, Value]) -> None:
         self._queue.append((spec, values))
 
-    def wait(self) -> list[Completion]:
-        spec, values = self._queue.popleft()
+    def wait(self, timeout: float | None) -> list[Completion]:
+        if not self._queue:
+            return []
+        spec, values = self._queue.pop(0)
+        completion = self._run(spec, values)
+        if spec.timeout is not None and (completion.elapsed or 0.0) > spec.timeout:
+            error = timeout_error(spec, "it ran inline, so it could not be stopped before its end")
+            completion = completion._replace(ok=False, value=None, error=error, traceback=None)
+        return [completion]
+
+    def _run(self, spec: TaskSpec, values: dict[int, Value]) -> Completion:
         function = resolve_function(self._graph.functions[spec.function_key])
         if spec.kind is TaskKind.THREAD:
-            resolve = _thread_resolver(self._graph, spec, values)
-            return [_thread_completion(call_live(spec.key, function, resolve, spec.is_async))]
+            resolve = thread_resolver(self._graph, spec, values)
+            return thread_completion(call_live(spec.key, function, resolve, spec.is_async))
         try:
-            pickled = {dep: value.pickled() for dep, value in values.items()}
-        except Exception as error:
-            return [_failed_before_start(spec.key, _unpicklable_input(spec, error))]
+            inputs = pickled_inputs(spec, values)
+        except UnpicklableArgumentError as error:
+            return failed_completion(spec.key, error)
         assert spec.payload is not None
-        reply = call_pickled(spec.key, function, spec.payload, pickled, spec.is_async)
-        return [_process_completion(reply, os.getpid())]
+        reply = call_pickled(spec.key, function, spec.payload, inputs, spec.is_async)
+        return process_completion(reply._replace(data=None), reply.data, os.getpid())
 
     def close(self, *, force: bool) -> None:
         self._queue.clear()

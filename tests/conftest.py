@@ -53,6 +53,22 @@ def _stdlib_helper_fds() -> set[int]:
     return fds
 
 
+SESSION_PIDS: set[int] = set()
+"""PIDs of the processes a session-scoped fixture keeps for the whole test run (the dask test
+cluster, a subprocess started once by tests/test_dask_backend.py): the leak check allows exactly these."""
+
+
+def _library_threads() -> set[threading.Thread]:
+    """Threads a library keeps for the life of the interpreter: distributed's one offload thread.
+
+    distributed starts it the first time a cluster of its own runs in this process and never stops it.
+    """
+    import sys
+
+    executor = getattr(sys.modules.get("distributed.utils"), "_offload_executor", None)
+    return set(getattr(executor, "_threads", ()))
+
+
 def _children() -> set[int]:
     """PIDs of our live (non-zombie) child processes, read from /proc."""
     me = os.getpid()
@@ -81,7 +97,8 @@ def no_leaks() -> Iterator[None]:
     for child in multiprocessing.active_children():  # reaps finished children
         child.join(0)
     helpers = _stdlib_helpers()
-    leaked_children = _children() - helpers
+    leaked_children = _children() - helpers - SESSION_PIDS
+    threads_before |= _library_threads()
     leaked_threads = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
     leaked_fds = _open_fds() - fds_before - _stdlib_helper_fds()
     # An fd opened by the first use of a helper (its pipe) is not ours either.
@@ -105,11 +122,16 @@ def _describe(fds: set[int]) -> str:
     return ", ".join(out)
 
 
-BACKENDS = ["inline", "local"]
+BACKENDS = ["inline", "local", "local-spawn", "local-fork"]
+"""The contract suite's backends; ``local`` uses the default start method (forkserver)."""
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """Each contract test runs once per backend."""
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each contract test runs once per backend (and per start method of the local backend)."""
     name: str = request.param
+    if name.startswith("local-"):
+        method = name.split("-", 1)[1]
+        monkeypatch.setattr("parallelism._scheduler.default_start_method", lambda: method)
+        return "local"
     return name

@@ -113,14 +113,17 @@ def lock_in_thread() -> Any:
     return threading.Lock()
 
 
-class CustomInitError(Exception):
+class LockedError(Exception):
+    """An exception that cannot be pickled, whatever pickling support is installed."""
+
     def __init__(self, a: int, b: int) -> None:
         super().__init__(f"{a}/{b}")
+        self.lock = threading.Lock()
 
 
 @process
 def raises_custom() -> None:
-    raise CustomInitError(1, 2)
+    raise LockedError(1, 2)
 
 
 class PlainError(Exception):
@@ -321,7 +324,7 @@ def test_exceptions_cross_back_with_their_type(backend: str) -> None:
         plain.result()
     error = custom.exception()
     assert isinstance(error, UnpicklableExceptionError)
-    assert error.type_name.endswith("CustomInitError")
+    assert error.type_name.endswith("LockedError")
     assert "1/2" in str(error)
 
 
@@ -560,3 +563,37 @@ def test_at_most_threads_thread_tasks_run_at_once() -> None:
         done = [busy(i) for i in range(6)]
     assert [d.result() for d in done] == list(range(6))
     assert peak[0] == 2
+
+
+def test_tasks_pickled_by_value_stay_tasks() -> None:
+    import cloudpickle
+
+    local = process(lambda x: x + 1)
+    copy = cloudpickle.loads(cloudpickle.dumps(local))
+    assert type(copy) is type(local)
+    assert copy.kind is local.kind
+    assert copy.__wrapped__(1) == 2
+
+
+class Model:
+    def __init__(self, scale: int) -> None:
+        self.scale = scale
+
+    @process
+    def fit(self, x: int) -> int:
+        return self.scale * x
+
+    @process
+    @staticmethod
+    def load(x: int) -> int:
+        return x + 1
+
+
+def test_methods_bind_self_and_staticmethods_do_not(backend: str) -> None:
+    model = Model(3)
+    with scheduler(processes=1, threads=1, backend=backend):
+        fitted = model.fit(2)
+        # typed for calls on the class only: the type of an instance attribute cannot tell
+        from_instance = model.load(1)  # type: ignore[call-arg]
+        from_class = Model.load(fitted)
+    assert (fitted.result(), from_instance.result(), from_class.result()) == (6, 2, 7)

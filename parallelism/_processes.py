@@ -1,0 +1,233 @@
+"""Worker processes: the loop each one runs, and the caller's handle on one.
+
+A worker is a long-lived, non-daemonic process (so a task may start processes of its own: a nested
+``scheduler``) that runs one call at a time from its own duplex pipe.  Messages (``_wire``):
+
+* caller -> worker: ``("run", key, function_key, blob, payload, dep_keys, dep_frame_counts,
+  is_async, report_start)`` then the dependencies' frames; ``None`` asks it to exit.
+* worker -> caller: ``("started", key)`` (only when asked: tasks with a timeout), ``("log",
+  fields)`` for each record of the ``parallelism`` loggers, ``("done", reply)`` then the frames
+  of the value or of the exception.
+
+Robustness: a worker ignores SIGINT (Ctrl-C belongs to the caller, which stops its workers), and
+a watchdog thread ends it at once if the caller dies (the read end of a pipe that only the caller
+holds open reports EOF), so no worker outlives its caller even when the caller is SIGKILLed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from . import _wire
+from ._calls import call_pickled
+from ._serialize import Frames
+from ._task import _lookup, resolve_function
+
+__all__ = ["ProcessWorker", "crash_message", "worker_main"]
+
+TERMINATE_GRACE = 0.5
+"""Seconds a worker gets to exit after SIGTERM before it is killed."""
+STOP_GRACE = 2.0
+"""Seconds a worker gets to exit after being asked politely (at the end of a run)."""
+
+
+class _ForwardToCaller(logging.Handler):
+    """In a worker process: send log records to the caller, whose handlers then handle them."""
+
+    def __init__(self, send: Callable[[Any], None]) -> None:
+        super().__init__()
+        self._send = send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = dict(record.__dict__)
+            fields["msg"] = record.getMessage()
+            fields["args"] = None
+            if record.exc_info:
+                fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
+            fields["exc_info"] = None
+            self._send(("log", fields))
+        except Exception:  # logging must never break the task; report it as logging does
+            self.handleError(record)
+
+
+def _load_function(blob: bytes) -> Callable[..., Any]:
+    loaded = pickle.loads(blob)
+    if type(loaded) is tuple:
+        loaded = _lookup(*loaded)
+    return resolve_function(loaded)
+
+
+def _watch_caller(alive: Connection) -> None:
+    """Exit the whole worker process as soon as the caller is gone."""
+    with contextlib.suppress(EOFError, OSError):
+        alive.recv_bytes()
+    os._exit(1)
+
+
+def _forget_inherited_forkserver() -> None:
+    """A forked worker inherits the caller's forkserver bookkeeping, but not the server as a child.
+
+    A nested run in the worker would then try to reuse (and wait on) a process that is not its
+    child.  Give the worker fresh bookkeeping, so a nested run starts its own server.
+    """
+    from multiprocessing import forkserver
+
+    fresh = forkserver.ForkServer()
+    forkserver._forkserver = fresh
+    for name in ("ensure_running", "get_inherited_fds", "connect_to_new_process",
+                 "set_forkserver_preload"):  # fmt: skip
+        setattr(forkserver, name, getattr(fresh, name))
+
+
+def worker_main(conn: Connection, alive: Connection, log_level: int, forked: bool) -> None:
+    """The loop of a worker process: run one call at a time until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if forked:
+        _forget_inherited_forkserver()
+    threading.Thread(target=_watch_caller, args=(alive,), daemon=True).start()
+    send_lock = threading.Lock()
+
+    def send(message: Any, frames: Sequence[Any] = ()) -> None:
+        with send_lock:
+            _wire.send(conn, message, frames)
+
+    logger = logging.getLogger("parallelism")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.addHandler(_ForwardToCaller(send))
+    logger.setLevel(log_level)
+    logger.propagate = False
+    functions: dict[int, Callable[..., Any]] = {}
+    while True:
+        try:
+            message, frames = _wire.receive(conn)
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        _, key, function_key, blob, payload, dep_keys, counts, is_async, report_start = message
+        if blob is not None:
+            functions[function_key] = _load_function(blob)
+        values: dict[int, Frames] = {}
+        position = 0
+        for dep, count in zip(dep_keys, counts, strict=True):
+            values[dep] = frames[position : position + count]
+            position += count
+        del frames
+        if report_start:
+            send(("started", key))
+        reply = call_pickled(key, functions[function_key], payload, values, is_async)
+        del values
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        data = reply.data
+        send(("done", reply._replace(data=None)), data)
+        del reply, data
+
+
+class ProcessWorker:
+    """One worker process, and the caller's ends of its pipes."""
+
+    def __init__(self, context: BaseContext, log_level: int, number: int) -> None:
+        ours, theirs = context.Pipe(duplex=True)
+        alive_theirs, alive_ours = context.Pipe(duplex=False)
+        self.process = context.Process(  # type: ignore[attr-defined]
+            target=worker_main,
+            args=(theirs, alive_theirs, log_level, context.get_start_method() == "fork"),
+            name=f"parallelism-worker-{number}",
+            daemon=False,
+        )
+        self.process.start()
+        theirs.close()
+        alive_theirs.close()
+        self.conn: Connection = ours
+        self._alive: Connection = alive_ours
+        self.sentinel: int = self.process.sentinel
+        self.pid: int = self.process.pid
+        self.running: int | None = None
+        """Key of the task this worker is running, if any."""
+        self.started_at: float | None = None
+        """``time.monotonic()`` when the running task reported its start (tasks with a timeout)."""
+        self.functions: set[int] = set()
+
+    def is_alive(self) -> bool:
+        """Whether the process still runs (reaps it if it has exited)."""
+        alive: bool = self.process.is_alive()
+        return alive
+
+    def send_stop(self) -> None:
+        """Ask the worker to exit once its current call (if any) has returned."""
+        with contextlib.suppress(OSError):  # it is gone already
+            _wire.send(self.conn, None)
+
+    def terminate(self) -> None:
+        """SIGTERM: a nested run inside the worker cleans up its own workers, then it exits."""
+        if self.process.is_alive():
+            self.process.terminate()
+
+    def kill(self) -> None:
+        """SIGKILL, at once."""
+        if self.process.is_alive():
+            self.process.kill()
+
+    def join(self, deadline: float) -> bool:
+        """Wait until ``time.monotonic()`` reaches ``deadline``; whether the process has exited."""
+        self.process.join(max(0.0, deadline - time.monotonic()))
+        return not self.process.is_alive()
+
+    def release(self) -> None:
+        """Reap the exited process and close every descriptor we hold for it."""
+        self.process.join()
+        self.conn.close()
+        self._alive.close()
+        self.process.close()
+
+
+def stop_workers(workers: list[ProcessWorker], *, force: bool) -> None:
+    """Stop every worker and leave none behind: politely, or by SIGTERM when ``force``.
+
+    Either way a worker that is still there after its grace period is killed, and every worker
+    is reaped and its descriptors closed.
+    """
+    if force:
+        for worker in workers:
+            worker.terminate()
+        deadline = time.monotonic() + TERMINATE_GRACE
+    else:
+        for worker in workers:
+            worker.send_stop()
+        deadline = time.monotonic() + STOP_GRACE
+    for worker in workers:
+        if not worker.join(deadline):
+            worker.terminate() if not force else worker.kill()
+    kill_deadline = time.monotonic() + TERMINATE_GRACE
+    for worker in workers:
+        if not worker.join(kill_deadline):
+            worker.kill()
+        worker.release()
+
+
+def crash_message(exitcode: int | None) -> str:
+    """``the worker process was killed by SIGKILL (exit code -9)``, or the exit code it chose."""
+    if exitcode is None:
+        return "the worker process died"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"the worker process was killed by {name} (exit code {exitcode})"
+    return f"the worker process exited with code {exitcode}"

@@ -1,0 +1,117 @@
+"""Worker threads for thread tasks: calls in, completions out through a deque and a wake-up pipe.
+
+The loop never blocks on a thread: a worker thread appends its completion to :attr:`done` and
+writes one byte to the pool's wake-up pipe, which the loop waits on alongside the process pipes.
+
+Threads cannot be killed.  A thread task past its timeout, or running when the run is
+interrupted, is *abandoned*: its result is ignored when it comes, a replacement thread keeps the
+pool at strength, and the thread is a daemon so it never keeps the interpreter alive.  After
+:meth:`ThreadPool.close` no thread writes to the pipe again (the check and the write happen under
+one lock), so the pipe can be closed and its descriptor numbers reused safely.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+__all__ = ["ThreadPool"]
+
+C = TypeVar("C")
+
+
+class ThreadPool(Generic[C]):
+    """Up to ``size`` worker threads (plus replacements for abandoned ones)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self.wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self.wake_read, False)
+        self._queue: queue.SimpleQueue[tuple[int, Callable[[], C]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._running: dict[int, float] = {}
+        """Key -> time it was handed to a thread, for the tasks running now."""
+        self._abandoned: set[int] = set()
+        self._current: dict[threading.Thread, int] = {}
+        """Which call each busy thread is running."""
+        self.done: collections.deque[C] = collections.deque()
+
+    def submit(self, key: int, call: Callable[[], C]) -> None:
+        """Run ``call`` in a thread; its result is appended to :attr:`done` when it returns."""
+        with self._lock:
+            self._running[key] = time.monotonic()
+            allowed = self._size + len(self._abandoned)
+            start_one = self._idle == 0 and len(self._threads) < allowed
+            if not start_one:
+                self._idle -= 1
+            if start_one:
+                worker = threading.Thread(
+                    target=self._work,
+                    name=f"parallelism-thread-{len(self._threads) + 1}",
+                    daemon=True,
+                )
+                self._threads.append(worker)
+        if start_one:
+            worker.start()
+        self._queue.put((key, call))
+
+    def running_since(self, key: int) -> float | None:
+        """``time.monotonic()`` when ``key`` was handed to a thread, if it is running."""
+        return self._running.get(key)
+
+    def abandon(self, key: int) -> None:
+        """Forget a running call: its result will be dropped, and a new thread may take its place."""
+        with self._lock:
+            if self._running.pop(key, None) is not None:
+                self._abandoned.add(key)
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            key, call = item
+            me = threading.current_thread()
+            self._current[me] = key
+            completion = call()
+            del item, call
+            with self._lock:
+                self._current.pop(me, None)
+                if self._closed:
+                    return
+                self._idle += 1
+                if key in self._abandoned:
+                    self._abandoned.discard(key)
+                    continue
+                self._running.pop(key, None)
+                self.done.append(completion)
+                os.write(self._wake_write, b"\0")
+
+    def close(self, *, wait: bool) -> None:
+        """Stop the threads and close the pipe; ``wait=False`` abandons running calls.
+
+        With ``wait=True`` the threads are joined, except those still running an abandoned call
+        (they are daemons, and exit silently when their call returns).
+        """
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+            stuck = {t for t, key in self._current.items() if key in self._abandoned}
+            self._threads.clear()
+        for _ in threads:
+            self._queue.put(None)
+        if wait:
+            for worker in threads:
+                if worker not in stuck:
+                    worker.join()
+        with self._lock:
+            os.close(self.wake_read)
+            os.close(self._wake_write)

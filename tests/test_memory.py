@@ -1,0 +1,74 @@
+"""Bounded memory: values are dropped once nothing can reach them; recording is linear."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+
+from parallelism import scheduler
+from tests.fault_tasks import value
+
+CHAIN = textwrap.dedent(
+    """
+    import resource
+    from parallelism import scheduler
+    from tests.fault_tasks import grow
+
+    SIZE = 50 * 1024 * 1024
+    if __name__ == "__main__":
+        with scheduler(processes=2, threads=1):
+            last = None
+            for i in range(30):
+                last = grow(last, i, SIZE)
+        value = last.result()
+        assert len(value) == SIZE and value[0] == 29
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    """
+)
+
+
+def test_a_chain_of_large_values_runs_in_bounded_memory() -> None:
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    done = subprocess.run(
+        [sys.executable, "-c", CHAIN], capture_output=True, text=True, env=env, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    peak_mb = int(done.stdout.split()[-1])
+    # 30 values of 50 MB pass through the caller; keeping them all would need 1,500 MB.
+    assert peak_mb < 400, f"the caller peaked at {peak_mb} MB"
+
+
+def _recorded_bytes_per_task(count: int) -> float:
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        try:
+            with scheduler(processes=1, threads=1, backend="inline"):
+                made = [value(i) for i in range(count)]
+                after = tracemalloc.get_traced_memory()[0]
+                raise LookupError("stop before running: only recording is measured")
+        except LookupError:
+            pass
+        del made
+    finally:
+        tracemalloc.stop()
+    return (after - before) / count
+
+
+def test_recording_memory_is_small_and_linear() -> None:
+    small = _recorded_bytes_per_task(2_000)
+    large = _recorded_bytes_per_task(20_000)
+    assert large < 1_500, f"{large:.0f} bytes per recorded task"
+    assert large < 1.5 * small, f"not linear: {small:.0f} then {large:.0f} bytes per task"
+
+
+def test_many_tiny_tasks_run_to_completion() -> None:
+    with scheduler(processes=2, threads=2) as result:
+        made = [value(i) for i in range(3_000)]
+    assert sum(d.result() for d in made) == sum(range(3_000))
+    assert len(result.execution_time) == 3_000
+    assert result.raise_exception == {}

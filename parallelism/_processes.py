@@ -4,7 +4,8 @@ A worker is a long-lived, non-daemonic process (so a task may start processes of
 ``scheduler``) that runs one call at a time from its own duplex pipe.  Messages (``_wire``):
 
 * caller -> worker: ``("run", key, function_key, blob, payload, dep_keys, dep_frame_counts,
-  is_async, report_start)`` then the dependencies' frames; ``None`` asks it to exit.
+  is_async, report_start)`` then the dependencies' frames; ``("batch", [(run, frames), ...])``,
+  several small calls in one write, run in order; ``None`` asks it to exit.
 * worker -> caller: ``("started", key)`` (only when asked: tasks with a timeout), ``("log",
   fields)`` for each record of the ``parallelism`` loggers, ``("done", reply)`` then the frames
   of the value or of the exception.
@@ -16,10 +17,12 @@ holds open reports EOF), so no worker outlives its caller even when the caller i
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -94,6 +97,10 @@ def _forget_inherited_forkserver() -> None:
 def worker_main(conn: Connection, alive: Connection, log_level: int, forked: bool) -> None:
     """The loop of a worker process: run one call at a time until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the caller's handler, which turns SIGTERM into an exception for
+    # the caller's loop; here SIGTERM must end the worker (or a nested run's loop, which installs
+    # that handler again for itself).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if forked:
         _forget_inherited_forkserver()
     threading.Thread(target=_watch_caller, args=(alive,), daemon=True).start()
@@ -110,13 +117,20 @@ def worker_main(conn: Connection, alive: Connection, log_level: int, forked: boo
     logger.setLevel(log_level)
     logger.propagate = False
     functions: dict[int, Callable[..., Any]] = {}
+    backlog: collections.deque[tuple[Any, Frames]] = collections.deque()
     while True:
-        try:
-            message, frames = _wire.receive(conn)
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
+        if backlog:
+            message, frames = backlog.popleft()
+        else:
+            try:
+                message, frames = _wire.receive(conn)
+            except (EOFError, OSError):
+                return
+            if message is None:
+                return
+            if message[0] == "batch":  # several calls in one write: run them in order
+                backlog.extend(message[1])
+                continue
         _, key, function_key, blob, payload, dep_keys, counts, is_async, report_start = message
         if blob is not None:
             functions[function_key] = _load_function(blob)
@@ -159,14 +173,19 @@ class ProcessWorker:
         self.pid: int = self.process.pid
         self.running: int | None = None
         """Key of the task this worker is running, if any."""
+        self.queued: collections.deque[tuple[int, Any, list[Any], bool]] = collections.deque()
+        """Tasks handed ahead, to run after the current one: (key, message, frames, sent)."""
         self.started_at: float | None = None
         """``time.monotonic()`` when the running task reported its start (tasks with a timeout)."""
         self.functions: set[int] = set()
 
     def is_alive(self) -> bool:
-        """Whether the process still runs (reaps it if it has exited)."""
-        alive: bool = self.process.is_alive()
-        return alive
+        """Whether the process still runs: its sentinel becomes readable when it exits.
+
+        (``Process.is_alive`` builds a selector for the same answer: several times the cost of
+        a tiny task, and this is asked before every dispatch to an idle worker.)
+        """
+        return not select.select([self.sentinel], [], [], 0)[0]
 
     def send_stop(self) -> None:
         """Ask the worker to exit once its current call (if any) has returned."""

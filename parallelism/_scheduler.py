@@ -79,8 +79,11 @@ from ._state import (
     cancel_pending,
     cancel_unfittable,
     finish,
+    hand_ahead,
     new_run_state,
+    requeue,
     retry,
+    start_ahead,
 )
 from ._workers import Backend, Completion, InlineBackend, LocalBackend
 from .observe.collector import record_run
@@ -92,15 +95,29 @@ BACKENDS = ("local", "inline", "dask")
 
 
 def default_start_method() -> str:
-    """forkserver where the platform has it, else spawn.
+    """fork while this process has a single thread; otherwise forkserver (spawn without it).
 
-    fork is fastest to start but unsafe once the caller has threads (ours included: thread
-    workers, and whatever the application runs); forkserver forks workers from a clean
-    single-threaded server process, so a worker starts in milliseconds without that hazard.
+    fork starts a worker in a millisecond or two, and is safe while the caller has no other
+    thread (no lock can be held by a thread that the child would not have).  Once there is any
+    other thread -- the application's, a native library's pool such as OpenBLAS's, or this
+    scheduler's own thread workers -- forkserver forks workers from a clean single-threaded server
+    instead (a one-time start of about a tenth of a second, then milliseconds per worker).  Threads
+    are counted by the OS (``/proc/self/task``), so native threads count too.
     """
     import multiprocessing
 
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and _thread_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _thread_count() -> int:
+    """Threads of this process as the OS sees them (0 when it cannot tell: then not fork)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
 
 
 def _need(spec: TaskSpec) -> Need:
@@ -171,10 +188,14 @@ class _Run:
                 self._notify(events.RunStarted(total, *self._capacity, self._began))
             self._cancel_unfittable()
             state = self._state
+            room_ahead: Callable[[], int] | None = getattr(self._backend, "room_ahead", None)
             while True:
                 started = admit(state)
                 for key in started:
                     self._dispatch(key)
+                if room_ahead is not None and (room := room_ahead()):
+                    for key in hand_ahead(state, room):
+                        self._dispatch(key, ahead=True)
                 if state.done:
                     break
                 if not self._dispatched_at:
@@ -190,6 +211,7 @@ class _Run:
                     )
                 for completion in self._backend.wait(remaining):
                     self._complete(completion)
+                    self._started_ahead(completion)
         except BaseException as reason:
             self._backend.close(force=True)
             self._cancel_after_interrupt(reason)
@@ -210,19 +232,36 @@ class _Run:
             for cancellation in downstream:
                 self._cancel_dependent(cancellation)
 
-    def _dispatch(self, key: int) -> None:
+    def _dispatch(self, key: int, *, ahead: bool = False) -> None:
+        """Hand a task to the backend (``ahead``: queued behind a busy worker's current task)."""
         spec = self._specs[key]
         if spec.kind is TaskKind.EXTERNAL:
             self._settle_external(key)
             return
         values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
-        if not spec.retries:  # a task that may run again keeps its inputs until its last attempt
+        # A task that may run again keeps its inputs until its last attempt; one handed ahead,
+        # until it starts (its worker may die first, and then it runs elsewhere).
+        if not spec.retries and not ahead:
             self._release_inputs(spec)
         now = self._dispatched_at[key] = time.time()
         if self._on_event is not None:
             # kind._value_ is kind.value without the property call (events are built per task)
             self._notify(events.TaskStarted(spec.name, spec.kind._value_, now))
-        self._backend.start(spec, values)
+        if ahead:
+            self._backend.start(spec, values, ahead=True)  # type: ignore[call-arg]
+        else:
+            self._backend.start(spec, values)
+
+    def _started_ahead(self, completion: Completion) -> None:
+        """Bookkeeping for tasks handed ahead: one started after this completion, or must go back."""
+        if completion.next_key is not None:
+            start_ahead(self._state, completion.next_key)
+            spec = self._specs[completion.next_key]
+            if not spec.retries:
+                self._release_inputs(spec)
+        for key in completion.requeue:
+            requeue(self._state, key)
+            self._dispatched_at.pop(key, None)
 
     def _release_inputs(self, spec: TaskSpec) -> None:
         """The dependent has its inputs: values nobody else will consume can go."""

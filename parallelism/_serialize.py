@@ -80,8 +80,9 @@ def dumps(obj: Any) -> Frames:
 
 
 def loads(frames: Frames) -> Any:
-    """The object :func:`dumps` pickled."""
-    return pickle.loads(frames[0], buffers=frames[1:])
+    """The object :func:`dumps` pickled (its out-of-band buffers made writable if they were not)."""
+    buffers = [b if type(b) is bytearray else bytearray(b) for b in frames[1:]]
+    return pickle.loads(frames[0], buffers=buffers)
 
 
 class _HolePickler(cloudpickle.Pickler):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._errors import InvalidTransitionError
 
@@ -35,8 +35,11 @@ __all__ = [
     "admit",
     "cancel_unfittable",
     "finish",
+    "hand_ahead",
     "new_run_state",
+    "requeue",
     "retry",
+    "start_ahead",
 ]
 
 
@@ -56,16 +59,16 @@ class TaskState(enum.Enum):
         return self in _FINISHED
 
 
-_FINISHED = frozenset({TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED})
-_ALLOWED: dict[TaskState, frozenset[TaskState]] = {
-    TaskState.PENDING: frozenset({TaskState.READY, TaskState.CANCELLED}),
-    TaskState.READY: frozenset({TaskState.RUNNING, TaskState.CANCELLED}),
-    TaskState.RUNNING: frozenset(
-        {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.READY, TaskState.CANCELLED}
-    ),
-    TaskState.SUCCEEDED: frozenset(),
-    TaskState.FAILED: frozenset(),
-    TaskState.CANCELLED: frozenset(),
+# Tuples, not sets: membership then compares by identity, where a set would call the Enum's
+# Python-level __hash__ (this check runs three times for every task of a run).
+_FINISHED = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED)
+_ALLOWED: dict[str, tuple[TaskState, ...]] = {
+    "pending": (TaskState.READY, TaskState.CANCELLED),
+    "ready": (TaskState.RUNNING, TaskState.CANCELLED),
+    "running": (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.READY, TaskState.CANCELLED),
+    "succeeded": (),
+    "failed": (),
+    "cancelled": (),
 }
 
 Need = tuple[int, int]
@@ -100,6 +103,8 @@ class RunState:
     free_threads: int
     ready: dict[Need, list[tuple[tuple[bool, float, int], int]]]
     unfinished: int
+    ahead: set[int] = field(default_factory=set)
+    """RUNNING tasks handed to a busy worker ahead of time: they hold no slot until they start."""
 
     @property
     def done(self) -> bool:
@@ -114,7 +119,7 @@ class RunState:
 
 def _move(state: RunState, key: int, to: TaskState) -> None:
     current = state.states[key]
-    if to not in _ALLOWED[current]:
+    if to not in _ALLOWED[current._value_]:
         raise InvalidTransitionError(f"task {key} cannot move from {current.name} to {to.name}")
     state.states[key] = to
     if to in _FINISHED:
@@ -220,7 +225,52 @@ def admit(state: RunState) -> list[int]:
         started.append(key)
 
 
+PLAIN_PROCESS: Need = (1, 0)
+"""The need of a process task without reservations: the only kind handed out ahead of time."""
+
+
+def hand_ahead(state: RunState, limit: int) -> list[int]:
+    """Take up to ``limit`` ready plain process tasks to queue behind busy workers' current tasks.
+
+    A worker then starts its next task the moment it finishes one, instead of waiting a round
+    trip for the loop to send it.  Such a task is RUNNING (it is in a worker's hands) but holds no
+    slot until :func:`start_ahead`; at most one worker per slot runs at any time.  Nothing is
+    handed ahead while a ready task with a larger process need waits for room, so queued work
+    never delays it.
+    """
+    heap = state.ready.get(PLAIN_PROCESS)
+    if limit <= 0 or not heap:
+        return []
+    for need, waiting in state.ready.items():
+        if waiting and need != PLAIN_PROCESS and need[0] > 0:
+            return []
+    taken: list[int] = []
+    while heap and len(taken) < limit:
+        _, key = heapq.heappop(heap)
+        _move(state, key, TaskState.RUNNING)
+        state.ahead.add(key)
+        taken.append(key)
+    return taken
+
+
+def start_ahead(state: RunState, key: int) -> None:
+    """A task handed ahead has started (its worker finished the one before): it takes its slot."""
+    state.ahead.remove(key)
+    state.free_processes -= PLAIN_PROCESS[0]
+    if state.free_processes < 0:
+        raise InvalidTransitionError(f"task {key} started ahead without a free process slot")
+
+
+def requeue(state: RunState, key: int) -> None:
+    """A task handed ahead never started (its worker died first): it is ready again."""
+    state.ahead.remove(key)
+    _push_ready(state, key)
+
+
 def _release(state: RunState, key: int) -> None:
+    if key in state.ahead:  # it ended before it started (e.g. its input could not be sent)
+        state.ahead.remove(key)
+        return
     need = state.needs[key]
     state.free_processes += need[0]
     state.free_threads += need[1]

@@ -6,8 +6,8 @@ admitted task, :meth:`Backend.wait` for completions, and :meth:`Backend.close`.
 * :class:`LocalBackend`: worker processes (``_processes``), one task at a time each, each with its
   own pipe and sentinel, so a crash is pinned to exactly the task that worker was running and a
   replacement starts when the next task needs one; and worker threads (``_threads``).  ``wait``
-  blocks in ``multiprocessing.connection.wait`` on the worker pipes, their sentinels and the
-  threads' wake-up pipe, with a timeout only when a task has a deadline: no polling, no sleeping.
+  blocks in one selector (epoll) on the worker pipes, their sentinels and the threads' wake-up
+  pipe, with a timeout only when a task has a deadline: no polling, no sleeping.
   A task past its ``timeout`` is stopped here (its worker process killed, or its thread abandoned)
   and reported as failed with ``TaskTimeoutError``.
 * :class:`InlineBackend`: every call runs in the caller's thread when the loop waits, in a valid
@@ -20,9 +20,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
+import select
+import selectors
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
@@ -59,10 +60,25 @@ class Completion(NamedTuple):
     finished: float
     pid: int
     tid: int
+    next_key: int | None = None
+    """A task handed ahead to the same worker, which started it right after this one."""
+    requeue: tuple[int, ...] = ()
+    """Tasks handed ahead to a worker that died: they never started, and are ready again."""
+
+
+_AHEAD_DEPTH = 8
+"""Tasks a busy worker may have queued behind its current one (sent in one batch)."""
+_AHEAD_BYTES = 32 * 1024
+"""A task handed ahead is written into the worker's pipe at once only up to this size."""
 
 
 class Backend(Protocol):
-    """Where admitted tasks run."""
+    """Where admitted tasks run.
+
+    A backend may also offer ``room_ahead() -> int`` and ``start(spec, values, ahead=True)``: it
+    then accepts plain process tasks queued behind busy workers (``_state.hand_ahead``), and
+    reports when one starts (``Completion.next_key``) or must go back (``Completion.requeue``).
+    """
 
     def start(self, spec: TaskSpec, values: dict[int, Value]) -> None:
         """Start one admitted task; ``values`` holds the values of its dependencies by key."""
@@ -150,12 +166,18 @@ class LocalBackend:
         self._log_level = LOGGER.getEffectiveLevel()
         self._workers: list[ProcessWorker] = []
         self._idle: list[ProcessWorker] = []
-        self._by_waitable: dict[Any, ProcessWorker] = {}
+        self._registered: set[ProcessWorker] = set()
         self._blobs: dict[int, bytes] = {}
         self._numbered = 0
         self._threads: ThreadPool[Completion] = ThreadPool(max(1, threads))
         self._thread_deadlines: dict[int, float] = {}
         self._done: list[Completion] = []
+        # One selector for the whole run (worker pipes and sentinels are added as workers start):
+        # building a new one for every wait, as multiprocessing.connection.wait does, costs more
+        # than a tiny task.
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._threads.wake_read, selectors.EVENT_READ, None)
+        self._outbox: dict[ProcessWorker, list[tuple[Any, Frames]]] = {}
         if start_method == "forkserver":
             # The server imports the worker code once; each worker it forks then has it already.
             self._context.set_forkserver_preload(["__main__", "parallelism._processes"])
@@ -167,7 +189,7 @@ class LocalBackend:
 
     # -- start ---------------------------------------------------------------------------------
 
-    def start(self, spec: TaskSpec, values: dict[int, Value]) -> None:
+    def start(self, spec: TaskSpec, values: dict[int, Value], ahead: bool = False) -> None:
         function = self._graph.functions[spec.function_key]
         if spec.kind is TaskKind.THREAD:
             resolve = thread_resolver(self._graph, spec, values)
@@ -181,22 +203,65 @@ class LocalBackend:
         except UnpicklableArgumentError as error:
             self._done.append(failed_completion(spec.key, error))
             return
-        worker = self._idle_worker()
+        worker = self._busiest_queue_shortest() if ahead else self._idle_worker()
         blob = None
         if spec.function_key not in worker.functions:
             blob = self._function_blob(spec.function_key, function)
             worker.functions.add(spec.function_key)
-        worker.running = spec.key
-        worker.started_at = None
         dep_keys = list(inputs)
         frames = [frame for dep in dep_keys for frame in inputs[dep]]
         message = (
             "run", spec.key, spec.function_key, blob, spec.payload, dep_keys,
             [len(inputs[dep]) for dep in dep_keys], spec.is_async, spec.timeout is not None,
         )  # fmt: skip
-        # If the worker died just now, sending fails and its sentinel reports the crash.
-        with contextlib.suppress(OSError):
-            _wire.send(worker.conn, message, frames)
+        if not ahead:
+            worker.running = spec.key
+            worker.started_at = None
+            self._send(worker, message, frames)
+            return
+        # Small messages go into the worker's pipe now (it reads them when it is free); a large
+        # one waits here, so that writing it can never block the loop while the worker is busy.
+        small = len(spec.payload or b"") + sum(memoryview(f).nbytes for f in frames) <= _AHEAD_BYTES
+        send_now = small and (not worker.queued or worker.queued[-1][3])  # keep the order
+        if send_now:
+            self._send(worker, message, frames)
+        worker.queued.append((spec.key, message, frames, send_now))
+
+    def room_ahead(self) -> int:
+        """How many plain process tasks may be handed ahead now (0 while a worker is idle).
+
+        A worker's queue is refilled only once it is half empty, so that tasks go in batches
+        (one write for several) rather than one write per finished task.
+        """
+        if self._idle or not self._workers:
+            return 0
+        return sum(
+            _AHEAD_DEPTH - len(w.queued)
+            for w in self._workers
+            if w.running is not None and len(w.queued) <= _AHEAD_DEPTH // 2
+        )
+
+    def _busiest_queue_shortest(self) -> ProcessWorker:
+        return min((w for w in self._workers if w.running is not None), key=lambda w: len(w.queued))
+
+    def _send(self, worker: ProcessWorker, message: Any, frames: Frames) -> None:
+        """Queue a message for the worker; :meth:`_flush` writes each worker's queue at once."""
+        self._outbox.setdefault(worker, []).append((message, frames))
+
+    def _flush(self) -> None:
+        """Write every queued message: several small ones to a worker go as one batch (one write).
+
+        If a worker died just now, writing fails, and its sentinel reports the crash.
+        """
+        outbox, self._outbox = self._outbox, {}
+        for worker, messages in outbox.items():
+            with contextlib.suppress(OSError):
+                if len(messages) > 1 and all(_wire.is_small(frames) for _, frames in messages):
+                    batch = [(message, [bytes(f) for f in frames]) for message, frames in messages]
+                    _wire.send(worker.conn, ("batch", batch))
+                else:
+                    for message, frames in messages:
+                        _wire.send(worker.conn, message, frames)
 
     def _idle_worker(self) -> ProcessWorker:
         """An idle live worker, or a new one (a worker that died while idle is just replaced)."""
@@ -210,10 +275,15 @@ class LocalBackend:
 
     def _new_worker(self) -> ProcessWorker:
         self._numbered += 1
-        worker = ProcessWorker(self._context, self._log_level, self._numbered)
+        context = self._context
+        if context.get_start_method() == "fork" and _thread_count() > 1:
+            # A worker started mid-run (a replacement) while threads exist: fork is no longer safe.
+            context = multiprocessing.get_context("forkserver")
+        worker = ProcessWorker(context, self._log_level, self._numbered)
         self._workers.append(worker)
-        self._by_waitable[worker.conn] = worker
-        self._by_waitable[worker.sentinel] = worker
+        self._selector.register(worker.conn, selectors.EVENT_READ, (worker, True))
+        self._selector.register(worker.sentinel, selectors.EVENT_READ, (worker, False))
+        self._registered.add(worker)
         return worker
 
     def _function_blob(self, function_key: int, function: Callable[..., Any]) -> bytes:
@@ -233,28 +303,26 @@ class LocalBackend:
     def wait(self, timeout: float | None) -> list[Completion]:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._done and not self._threads.done:
+            self._flush()
             now = time.monotonic()
             self._enforce_timeouts(now)
             if self._done:
                 break
             limit = self._next_deadline(deadline)
-            waitables: list[Any] = [self._threads.wake_read, *self._by_waitable]
-            ready = multiprocessing.connection.wait(
-                waitables, None if limit is None else max(0.0, limit - now)
-            )
-            for waitable in ready:
-                if waitable == self._threads.wake_read:
-                    _drain(waitable)
+            for selected, _ in self._selector.select(None if limit is None else max(0.0, limit - now)):
+                if selected.data is None:
+                    _drain(self._threads.wake_read)
                     continue
-                worker = self._by_waitable.get(waitable)
-                if worker is None:
-                    continue
-                if waitable is worker.conn:
+                worker, is_pipe = selected.data
+                if worker not in self._workers:
+                    continue  # retired earlier in this round (its pipe and sentinel both fired)
+                if is_pipe:
                     self._receive(worker)
                 else:
                     self._reap(worker)
             if deadline is not None and time.monotonic() >= deadline:
                 break
+        self._flush()
         done, self._done = self._done, []
         threads_done = self._threads.done
         while threads_done:
@@ -289,16 +357,17 @@ class LocalBackend:
                 worker.kill()
                 self._retire(worker)
                 worker.release()
-                self._done.append(
-                    failed_completion(spec.key, timeout_error(spec, "its worker process was killed"))
-                )
+                failed = failed_completion(spec.key, timeout_error(spec, "its worker process was killed"))
+                self._done.append(self._with_requeue(failed, worker))
 
     def _receive(self, worker: ProcessWorker) -> None:
         """Read everything the worker has sent; a broken pipe means it died."""
         try:
-            while worker.conn.poll():
+            while True:
                 message, frames = _wire.receive(worker.conn)
                 self._handle(worker, message, frames)
+                if not _readable(worker.conn):
+                    return
         except (EOFError, OSError):
             self._reap(worker)
 
@@ -310,10 +379,18 @@ class LocalBackend:
             worker.started_at = time.monotonic()
         else:
             reply: Reply = message[1]
-            worker.running = None
+            completion = process_completion(reply, frames, worker.pid)
             worker.started_at = None
-            self._idle.append(worker)
-            self._done.append(process_completion(reply, frames, worker.pid))
+            if worker.queued:
+                next_key, next_message, next_frames, sent = worker.queued.popleft()
+                if not sent:
+                    self._send(worker, next_message, next_frames)
+                worker.running = next_key
+                completion = completion._replace(next_key=next_key)
+            else:
+                worker.running = None
+                self._idle.append(worker)
+            self._done.append(completion)
 
     def _reap(self, worker: ProcessWorker) -> None:
         """The worker's sentinel fired or its pipe broke: fail its task, forget the worker."""
@@ -323,7 +400,7 @@ class LocalBackend:
             worker.kill()
         worker.process.join()
         try:  # a reply it sent before dying is still a reply
-            while worker.conn.poll():
+            while _readable(worker.conn):
                 message, frames = _wire.receive(worker.conn)
                 self._handle(worker, message, frames)
         except (EOFError, OSError):
@@ -334,8 +411,15 @@ class LocalBackend:
             error = WorkerCrashedError(
                 f"{spec.name!r} failed: {crash_message(worker.process.exitcode)} while running it"
             )
-            self._done.append(failed_completion(spec.key, error))
+            self._done.append(self._with_requeue(failed_completion(spec.key, error), worker))
         worker.release()
+
+    @staticmethod
+    def _with_requeue(completion: Completion, worker: ProcessWorker) -> Completion:
+        """The tasks queued behind a worker that is gone never started: they go back to ready."""
+        queued = tuple(key for key, _, _, _ in worker.queued)
+        worker.queued.clear()
+        return completion._replace(requeue=queued) if queued else completion
 
     def _retire(self, worker: ProcessWorker) -> None:
         """Forget a worker (it is dead or being killed); the next task starts a new one."""
@@ -343,19 +427,36 @@ class LocalBackend:
             self._workers.remove(worker)
         if worker in self._idle:
             self._idle.remove(worker)
-        self._by_waitable.pop(worker.conn, None)
-        self._by_waitable.pop(worker.sentinel, None)
+        if worker in self._registered:
+            self._registered.discard(worker)
+            self._selector.unregister(worker.conn)
+            self._selector.unregister(worker.sentinel)
 
     # -- close ---------------------------------------------------------------------------------
 
     def close(self, *, force: bool) -> None:
+        self._outbox.clear()
         workers = list(self._workers)
         for worker in workers:
             self._retire(worker)
         try:
             stop_workers(workers, force=force)
         finally:
+            self._selector.close()
             self._threads.close(wait=not force)
+
+
+def _thread_count() -> int:
+    """Threads of this process as the OS sees them (native ones included)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 2  # cannot tell: assume the worst
+
+
+def _readable(conn: Any) -> bool:
+    """Whether ``conn`` has data (or EOF) to read now: one cheap system call."""
+    return bool(select.select([conn], [], [], 0)[0])
 
 
 def _drain(fd: int) -> None:

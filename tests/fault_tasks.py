@@ -100,7 +100,7 @@ def nested_sum(n: int) -> int:
 
 
 @process
-def report_pid_and_block(fifo: str) -> int:
+def report_pid_and_block(fifo: str, after: int = 0) -> int:
     """Tell the test our PID through a FIFO, then block until killed."""
     with open(fifo, "w") as pipe:
         pipe.write(f"{os.getpid()}\n")
@@ -109,7 +109,7 @@ def report_pid_and_block(fifo: str) -> int:
 
 
 @process(processes=2)
-def nested_blocking(fifo: str) -> int:
+def nested_blocking(fifo: str, after: int = 0) -> int:
     with open(fifo, "w") as pipe:
         pipe.write(f"{os.getpid()}\n")
     with scheduler(processes=2, threads=1):

@@ -195,3 +195,14 @@ def test_bad_timeout_and_retries_are_rejected() -> None:
         process(retries=-1)
     with pytest.raises(InvalidOptionError):
         scheduler(timeout=-1.0)
+
+
+def test_tasks_queued_behind_a_crashing_task_run_elsewhere(method: str) -> None:
+    with scheduler(processes=1, threads=1, start_method=method) as result:
+        first = value(0)
+        crashed = exit_with(5)
+        queued = [value(i) for i in range(1, 12)]  # handed ahead behind the crash, most of them
+    assert first.result() == 0
+    assert isinstance(crashed.exception(), WorkerCrashedError)
+    assert [d.result() for d in queued] == list(range(1, 12))
+    assert set(result.raise_exception) == {"exit_with"}

@@ -34,11 +34,12 @@ SCRIPT = textwrap.dedent(
         try:
             with scheduler(processes=3, threads=2, start_method=method):
                 kept = value(42)
+                # The blocking tasks wait for `kept`: once they report, it has finished.
                 if nested:
-                    nested_blocking(fifo)
+                    nested_blocking(fifo, kept)
                 else:
-                    report_pid_and_block(fifo)
-                    report_pid_and_block(fifo)
+                    report_pid_and_block(fifo, kept)
+                    report_pid_and_block(fifo, kept)
                 thread_blocks()
         except KeyboardInterrupt:
             print("interrupted", kept.result(), flush=True)

@@ -2,8 +2,7 @@
 
 Large values travel as *frames*: the pickle stream of a value and its protocol-5 out-of-band
 buffers (a NumPy array's memory, a ``bytearray``), each written with ``send_bytes`` straight from
-the producer's memory and read with ``recv_bytes_into`` into a buffer allocated once at its final
-size.  So a value crosses a pipe with no copy beyond pickling, and arrays arrive writable.
+the producer's memory and read with ``readv`` into a buffer allocated once at its final size.
 
 A header is ``(message, inline, sizes)``: any small picklable message, then either the frames
 themselves (``inline``, when they are small: one write and one read for the whole message, which is
@@ -12,7 +11,9 @@ what tiny tasks need) or the byte sizes of the frames that follow as messages of
 
 from __future__ import annotations
 
+import os
 import pickle
+import struct
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -47,12 +48,38 @@ def receive(conn: Connection) -> tuple[Any, Frames]:
     message, inline, sizes = pickle.loads(conn.recv_bytes())
     if inline is not None:
         return message, inline
-    frames: Frames = []
-    for size in sizes:
-        buffer = bytearray(size)
-        if size:
-            conn.recv_bytes_into(buffer)
-        else:
-            conn.recv_bytes()
-        frames.append(buffer)
-    return message, frames
+    return message, [_receive_into_new_buffer(conn, size) for size in sizes]
+
+
+def _receive_into_new_buffer(conn: Connection, size: int) -> bytearray:
+    """Read one ``send_bytes`` message of ``size`` bytes straight into a new buffer.
+
+    ``Connection.recv_bytes`` (and ``recv_bytes_into``) gather the data in an ``io.BytesIO``
+    first, which would copy a large value once more; this reads the same framing (a 4-byte
+    length, or -1 and an 8-byte length beyond 2 GiB) into the final buffer with ``readv``.
+    """
+    fd = conn.fileno()
+    (length,) = struct.unpack("!i", _read_exactly(fd, 4))
+    if length == -1:
+        (length,) = struct.unpack("!Q", _read_exactly(fd, 8))
+    if length != size:
+        raise OSError(f"frame of {length} bytes where {size} were announced")
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        got = os.readv(fd, [view[done:]])
+        if got == 0:
+            raise EOFError("the pipe closed in the middle of a frame")
+        done += got
+    return buffer
+
+
+def _read_exactly(fd: int, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = os.read(fd, count - len(data))
+        if not chunk:
+            raise EOFError("the pipe closed in the middle of a message")
+        data += chunk
+    return data

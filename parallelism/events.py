@@ -46,15 +46,6 @@ class TaskStarted:
     kind: str
     time: float
 
-    def __init__(self, name: str, kind: str, time: float) -> None:
-        # The per-task events write their instance dict directly: a frozen dataclass's generated
-        # __init__ pays an object.__setattr__ call per field, which made building the events of a
-        # run of tiny tasks cost several percent of it.  Same fields, same frozen behaviour.
-        fields = self.__dict__
-        fields["name"] = name
-        fields["kind"] = kind
-        fields["time"] = time
-
 
 @dataclass(frozen=True)
 class TaskFinished:
@@ -74,29 +65,6 @@ class TaskFinished:
     tid: int
     time: float
 
-    def __init__(  # noqa: PLR0917 - the fields, in order, as the generated __init__ takes them
-        self,
-        name: str,
-        kind: str,
-        state: TaskState,
-        error: BaseException | None,
-        started: float,
-        elapsed: float,
-        pid: int,
-        tid: int,
-        time: float,
-    ) -> None:
-        fields = self.__dict__  # see TaskStarted.__init__
-        fields["name"] = name
-        fields["kind"] = kind
-        fields["state"] = state
-        fields["error"] = error
-        fields["started"] = started
-        fields["elapsed"] = elapsed
-        fields["pid"] = pid
-        fields["tid"] = tid
-        fields["time"] = time
-
 
 @dataclass(frozen=True)
 class TaskCancelled:
@@ -106,13 +74,6 @@ class TaskCancelled:
     kind: str
     error: BaseException
     time: float
-
-    def __init__(self, name: str, kind: str, error: BaseException, time: float) -> None:
-        fields = self.__dict__  # see TaskStarted.__init__
-        fields["name"] = name
-        fields["kind"] = kind
-        fields["error"] = error
-        fields["time"] = time
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from parallelism import process, scheduler, thread
 
@@ -137,3 +138,11 @@ def _chaos(i: int, inputs: list[int], fate: str) -> int:
 
 chaos_process = process(_chaos)
 chaos_thread = thread(_chaos)
+
+
+@process
+def big_array(size: int) -> Any:
+    """A large NumPy array: protocol 5 pickles its memory out of band, so it is never copied."""
+    import numpy
+
+    return numpy.full(size, 7, dtype=numpy.uint8)

@@ -131,7 +131,8 @@ def format_markdown(report: Mapping[str, Any]) -> str:
     lines = [
         f"Run of {report['started']} ({report['mode']}, {report['rounds']} rounds, "
         f"{report['workers']} workers, {report.get('duration_s', 0):.0f} s) on {machine['cpus']} x "
-        f"{machine['cpu']}, {machine['platform']}, Python {machine['python']}; "
+        f"{machine['cpu']}, {(machine.get('memory_bytes') or 0) / 2**30:.0f} GB, {machine['platform']}, "
+        f"Python {machine['python']}; "
         + ", ".join(f"{name} {version}" for name, version in machine["versions"].items() if version)
         + ".",
         "",

@@ -71,6 +71,8 @@ from ._result import RaiseException, SchedulerResult
 from ._serialize import Value
 from ._signals import sigterm_raises
 from ._state import (
+    PLAIN_PROCESS,
+    PLAIN_THREAD,
     Cancellation,
     Need,
     TaskState,
@@ -188,14 +190,16 @@ class _Run:
                 self._notify(events.RunStarted(total, *self._capacity, self._began))
             self._cancel_unfittable()
             state = self._state
-            room_ahead: Callable[[], int] | None = getattr(self._backend, "room_ahead", None)
+            room_ahead: Callable[[], tuple[int, int]] | None = getattr(self._backend, "room_ahead", None)
             while True:
                 started = admit(state)
                 for key in started:
                     self._dispatch(key)
-                if room_ahead is not None and (room := room_ahead()):
-                    for key in hand_ahead(state, room):
-                        self._dispatch(key, ahead=True)
+                if room_ahead is not None:
+                    rooms = room_ahead()
+                    for need, room in ((PLAIN_PROCESS, rooms[0]), (PLAIN_THREAD, rooms[1])):
+                        for key in hand_ahead(state, need, room):
+                            self._dispatch(key, ahead=True)
                 if state.done:
                     break
                 if not self._dispatched_at:

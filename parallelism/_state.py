@@ -226,23 +226,26 @@ def admit(state: RunState) -> list[int]:
 
 
 PLAIN_PROCESS: Need = (1, 0)
-"""The need of a process task without reservations: the only kind handed out ahead of time."""
+"""The need of a process task without reservations: one of the two kinds handed out ahead."""
+PLAIN_THREAD: Need = (0, 1)
+"""The need of a thread task without reservations: the other kind handed out ahead."""
 
 
-def hand_ahead(state: RunState, limit: int) -> list[int]:
-    """Take up to ``limit`` ready plain process tasks to queue behind busy workers' current tasks.
+def hand_ahead(state: RunState, need: Need, limit: int) -> list[int]:
+    """Take up to ``limit`` ready tasks of ``need`` (a plain kind) to queue behind busy workers.
 
-    A worker then starts its next task the moment it finishes one, instead of waiting a round
-    trip for the loop to send it.  Such a task is RUNNING (it is in a worker's hands) but holds no
-    slot until :func:`start_ahead`; at most one worker per slot runs at any time.  Nothing is
-    handed ahead while a ready task with a larger process need waits for room, so queued work
-    never delays it.
+    A worker then starts its next task the moment it finishes one, instead of waiting for the
+    loop to send it.  Such a task is RUNNING (it is in a worker's hands) but holds no slot until
+    :func:`start_ahead`; at most one task per slot runs at any time.  Nothing is handed ahead
+    while a ready task of the same kind with a larger need waits for room, so queued work never
+    delays it.
     """
-    heap = state.ready.get(PLAIN_PROCESS)
+    heap = state.ready.get(need)
     if limit <= 0 or not heap:
         return []
-    for need, waiting in state.ready.items():
-        if waiting and need != PLAIN_PROCESS and need[0] > 0:
+    kind = 0 if need == PLAIN_PROCESS else 1
+    for other, waiting in state.ready.items():
+        if waiting and other != need and other[kind] > 0:
             return []
     taken: list[int] = []
     while heap and len(taken) < limit:
@@ -256,9 +259,11 @@ def hand_ahead(state: RunState, limit: int) -> list[int]:
 def start_ahead(state: RunState, key: int) -> None:
     """A task handed ahead has started (its worker finished the one before): it takes its slot."""
     state.ahead.remove(key)
-    state.free_processes -= PLAIN_PROCESS[0]
-    if state.free_processes < 0:
-        raise InvalidTransitionError(f"task {key} started ahead without a free process slot")
+    need = state.needs[key]
+    state.free_processes -= need[0]
+    state.free_threads -= need[1]
+    if state.free_processes < 0 or state.free_threads < 0:
+        raise InvalidTransitionError(f"task {key} started ahead without a free slot")
 
 
 def requeue(state: RunState, key: int) -> None:

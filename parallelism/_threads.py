@@ -42,6 +42,10 @@ class ThreadPool(Generic[C]):
         self._abandoned: set[int] = set()
         self._current: dict[threading.Thread, int] = {}
         """Which call each busy thread is running."""
+        self._ahead: collections.deque[tuple[int, Callable[[], C]]] = collections.deque()
+        """Calls handed ahead: a thread takes the next one as soon as it finishes a call."""
+        self.next_after: dict[int, int] = {}
+        """Finished key -> the key of the call handed ahead that its thread then started."""
         self.done: collections.deque[C] = collections.deque()
 
     def submit(self, key: int, call: Callable[[], C]) -> None:
@@ -63,6 +67,34 @@ class ThreadPool(Generic[C]):
             worker.start()
         self._queue.put((key, call))
 
+    def submit_ahead(self, key: int, call: Callable[[], C]) -> None:
+        """Queue ``call`` for the next thread that finishes a call (never for an idle thread)."""
+        with self._lock:
+            self._ahead.append((key, call))
+
+    def room_ahead(self, depth: int) -> int:
+        """How many calls may be handed ahead now: none while a thread is idle.
+
+        Refilled once half empty, so that the loop hands several at a time.
+        """
+        with self._lock:
+            if self._idle > 0 or not self._threads or len(self._ahead) > depth * self._size // 2:
+                return 0
+            return depth * self._size - len(self._ahead)
+
+    def take_back_ahead(self, *, all_of_them: bool = False) -> list[int]:
+        """If a thread went idle while calls wait ahead, return them (they never started).
+
+        ``all_of_them``: return them anyway (a thread was abandoned, so the one they wait for
+        may never come).
+        """
+        with self._lock:
+            if not self._ahead or (self._idle <= 0 and not all_of_them):
+                return []
+            keys = [key for key, _ in self._ahead]
+            self._ahead.clear()
+            return keys
+
     def running_since(self, key: int) -> float | None:
         """``time.monotonic()`` when ``key`` was handed to a thread, if it is running."""
         return self._running.get(key)
@@ -74,24 +106,33 @@ class ThreadPool(Generic[C]):
                 self._abandoned.add(key)
 
     def _work(self) -> None:
+        item: tuple[int, Callable[[], C]] | None = None
         while True:
-            item = self._queue.get()
             if item is None:
-                return
+                item = self._queue.get()
+                if item is None:
+                    return
             key, call = item
             me = threading.current_thread()
             self._current[me] = key
             completion = call()
-            del item, call
+            del call
+            item = None
             with self._lock:
                 self._current.pop(me, None)
                 if self._closed:
                     return
-                self._idle += 1
                 if key in self._abandoned:
                     self._abandoned.discard(key)
+                    self._idle += 1
                     continue
                 self._running.pop(key, None)
+                if self._ahead:  # move on at once to a call handed ahead
+                    item = self._ahead.popleft()
+                    self._running[item[0]] = time.monotonic()
+                    self.next_after[key] = item[0]
+                else:
+                    self._idle += 1
                 self.done.append(completion)
                 os.write(self._wake_write, b"\0")
 

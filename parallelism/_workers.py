@@ -194,7 +194,14 @@ class LocalBackend:
         if spec.kind is TaskKind.THREAD:
             resolve = thread_resolver(self._graph, spec, values)
             key, is_async = spec.key, spec.is_async
-            self._threads.submit(key, lambda: thread_completion(call_live(key, function, resolve, is_async)))
+
+            def call() -> Completion:
+                return thread_completion(call_live(key, function, resolve, is_async))
+
+            if ahead:
+                self._threads.submit_ahead(key, call)
+                return
+            self._threads.submit(key, call)
             if spec.timeout is not None:
                 self._thread_deadlines[key] = time.monotonic() + spec.timeout
             return
@@ -227,19 +234,22 @@ class LocalBackend:
             self._send(worker, message, frames)
         worker.queued.append((spec.key, message, frames, send_now))
 
-    def room_ahead(self) -> int:
-        """How many plain process tasks may be handed ahead now (0 while a worker is idle).
+    def room_ahead(self) -> tuple[int, int]:
+        """How many plain (process, thread) tasks may be handed ahead now.
 
-        A worker's queue is refilled only once it is half empty, so that tasks go in batches
-        (one write for several) rather than one write per finished task.
+        None of a kind while one of its workers is idle.  A worker's queue is refilled only once
+        it is half empty, so that tasks go in batches (one write for several) rather than one
+        write per finished task.
         """
+        threads = self._threads.room_ahead(_AHEAD_DEPTH)
         if self._idle or not self._workers:
-            return 0
-        return sum(
+            return 0, threads
+        processes = sum(
             _AHEAD_DEPTH - len(w.queued)
             for w in self._workers
             if w.running is not None and len(w.queued) <= _AHEAD_DEPTH // 2
         )
+        return processes, threads
 
     def _busiest_queue_shortest(self) -> ProcessWorker:
         return min((w for w in self._workers if w.running is not None), key=lambda w: len(w.queued))
@@ -325,10 +335,22 @@ class LocalBackend:
         self._flush()
         done, self._done = self._done, []
         threads_done = self._threads.done
+        next_after = self._threads.next_after
         while threads_done:
             completion = threads_done.popleft()
             self._thread_deadlines.pop(completion.key, None)
+            following = next_after.pop(completion.key, None)
+            if following is not None:
+                completion = completion._replace(next_key=following)
+                timeout = self._graph.specs[following].timeout
+                if timeout is not None:
+                    self._thread_deadlines[following] = time.monotonic() + timeout
             done.append(completion)
+        # A thread that found nothing ahead went idle; a call handed ahead just after it would
+        # wait for a thread that is not coming: give it back to the loop, to start it normally.
+        # (That thread's own completion is always in this batch or a later one.)
+        if done and (stranded := self._threads.take_back_ahead()):
+            done[-1] = done[-1]._replace(requeue=done[-1].requeue + tuple(stranded))
         return done
 
     def _next_deadline(self, run_deadline: float | None) -> float | None:
@@ -348,7 +370,10 @@ class LocalBackend:
                 del self._thread_deadlines[key]
                 self._threads.abandon(key)
                 spec = self._graph.specs[key]
-                self._done.append(failed_completion(key, timeout_error(spec, "its thread was abandoned")))
+                failed = failed_completion(key, timeout_error(spec, "its thread was abandoned"))
+                # Calls handed ahead might have waited for that thread: give them back.
+                requeued = tuple(self._threads.take_back_ahead(all_of_them=True))
+                self._done.append(failed._replace(requeue=requeued))
         for worker in list(self._workers):
             if worker.running is None or worker.started_at is None:
                 continue

@@ -183,13 +183,13 @@ def test_tasks_handed_ahead_hold_no_slot_until_they_start() -> None:
 
     state = make([[], [], [], []], capacity=(2, 0))
     assert admit(state) == [0, 1]
-    assert hand_ahead(state, 1) == [2]
+    assert hand_ahead(state, (1, 0), 1) == [2]
     assert state.states[2] is TaskState.RUNNING
     assert (state.free_processes, state.ahead) == (0, {2})
     finish(state, 0, succeeded=True)
     start_ahead(state, 2)  # worker of 0 moves on to 2: it takes 0's slot
     assert (state.free_processes, state.ahead) == (0, set())
-    assert hand_ahead(state, 1) == [3]
+    assert hand_ahead(state, (1, 0), 1) == [3]
     requeue(state, 3)  # its worker died before it started
     assert state.states[3] is TaskState.READY
     assert state.free_processes == 0
@@ -200,7 +200,7 @@ def test_nothing_is_handed_ahead_while_a_larger_task_waits() -> None:
 
     state = make([[], [], []], needs=[P1, (2, 0), P1], capacity=(2, 0))
     assert admit(state) == [0, 2]
-    assert hand_ahead(state, 2) == []  # task 1 needs both slots: queueing more would delay it
+    assert hand_ahead(state, (1, 0), 2) == []  # task 1 needs both slots: queueing more would delay it
 
 
 def test_a_task_ending_before_it_started_ahead_frees_nothing() -> None:
@@ -208,7 +208,7 @@ def test_a_task_ending_before_it_started_ahead_frees_nothing() -> None:
 
     state = make([[], []], capacity=(1, 0))
     assert admit(state) == [0]
-    assert hand_ahead(state, 1) == [1]
+    assert hand_ahead(state, (1, 0), 1) == [1]
     finish(state, 1, succeeded=False)  # e.g. its input could not be sent
     assert state.free_processes == 0
     finish(state, 0, succeeded=True)

@@ -41,7 +41,9 @@ bigdata = register(
         floor=None,
         notes={
             "cf": "each array comes back to the caller, then goes to the consumer's worker",
-            "dask-processes": "dask.compute fuses make->consume into one task: the array never moves",
+            "dask-processes": "one graph; dask's local scheduler brings every value back to the caller "
+            "and sends it to its consumer, like concurrent.futures",
+            "dask-distributed": "the consumer runs in the worker that holds the array: it never moves",
         },
         targets=(ratio_target("<= 0.1x concurrent.futures", "parallelism", 0.1),),
         columns=(Column("mb_per_s", "MB/s", "{:.0f}"),),

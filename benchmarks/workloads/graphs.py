@@ -28,7 +28,8 @@ chain = register(
         peers=("parallelism", "parallelism+info", "cf", "dask-processes", "dask-distributed"),
         notes={
             "cf": "driven from the caller: submit(increment, value).result() per hop",
-            "dask-processes": "dask.compute fuses a linear chain into one task (its default)",
+            "dask-processes": "one delayed graph (its building is in the time); every hop's value goes "
+            "through the caller, as in dask's local scheduler every value does",
         },
         targets=(ratio_target("<= 0.3x concurrent.futures", "parallelism", 0.3),),
         check=lambda case, value: bool(value == case.tasks),

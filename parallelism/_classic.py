@@ -34,7 +34,7 @@ from ._deferred import Deferred, Placeholder
 from ._errors import DuplicateTaskNameError, InvalidOptionError, NotCallableError
 from ._graph import Graph, TaskKind
 from ._result import SchedulerResult
-from ._scheduler import _check_slots, run_graph
+from ._scheduler import BACKENDS, _check_slots, run_graph
 from ._serialize import Step
 from ._task import TaskOptions, resolve_function
 from ._values import substitute
@@ -287,16 +287,40 @@ def task_scheduler(
     *,
     processes: int | None = None,
     threads: int | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    client: Any = None,
 ) -> SchedulerResult:
     """Run ``tasks`` and return their ``SchedulerResult`` once every one has finished or been cancelled.
 
     At most ``processes`` process slots and ``threads`` thread slots are in use at once (default:
     the CPU count for each).  ``tasks`` is a tuple of ``scheduled_task`` with unique names, in any
     order; every task a placeholder or a ``dependencies=`` entry refers to must be in it.
+
+    ``backend``, ``address`` and ``client`` are those of ``scheduler(...)``: ``backend="inline"``
+    runs every task in the caller's thread; ``backend="dask"`` runs process tasks on a
+    dask.distributed cluster, one started for the run or an existing one at ``address=`` or behind
+    ``client=`` (docs/dask.md).
     """
     process_slots = _check_slots("processes", processes)
     thread_slots = _check_slots("threads", threads)
-    return run_graph(record(tasks), processes=process_slots, threads=thread_slots)
+    options = _backend_options(backend, address, client, processes)
+    return run_graph(record(tasks), processes=process_slots, threads=thread_slots, backend=backend, **options)
+
+
+def _backend_options(backend: str, address: str | None, client: Any, processes: int | None) -> dict[str, Any]:
+    """Check ``backend=`` and its options as ``scheduler(...)`` does; what ``run_graph`` gets from them."""
+    if backend not in BACKENDS:
+        raise InvalidOptionError(
+            f"backend={backend!r} is not known; choose one of {', '.join(map(repr, BACKENDS))}"
+        )
+    if backend == "dask":
+        from .backends import dask_options
+
+        return dask_options(address, client, processes)
+    if address is not None or client is not None:
+        raise InvalidOptionError('address= and client= are options of backend="dask"')
+    return {}
 
 
 def record(tasks: tuple[scheduled_task, ...]) -> Graph:

@@ -9,6 +9,7 @@ method forks workers from it), and its resource tracker.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import multiprocessing
 import os
 import threading
@@ -55,7 +56,9 @@ def _stdlib_helper_fds() -> set[int]:
 
 SESSION_PIDS: set[int] = set()
 """PIDs of the processes a session-scoped fixture keeps for the whole test run (the dask test
-cluster, a subprocess started once by tests/test_dask_backend.py): the leak check allows exactly these."""
+cluster of ``dask_address``, a subprocess): the leak check allows exactly these."""
+SESSION_FDS: set[int] = set()
+"""File descriptors such a fixture keeps open for the whole test run (its pipe to that subprocess)."""
 
 
 def _library_threads() -> set[threading.Thread]:
@@ -100,7 +103,7 @@ def no_leaks() -> Iterator[None]:
     leaked_children = _children() - helpers - SESSION_PIDS
     threads_before |= _library_threads()
     leaked_threads = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-    leaked_fds = _open_fds() - fds_before - _stdlib_helper_fds()
+    leaked_fds = _open_fds() - fds_before - _stdlib_helper_fds() - SESSION_FDS
     # An fd opened by the first use of a helper (its pipe) is not ours either.
     leaked_fds = {fd for fd in leaked_fds if not _is_helper_fd(fd)}
     assert not leaked_children, f"child processes left behind: {sorted(leaked_children)}"
@@ -122,16 +125,58 @@ def _describe(fds: set[int]) -> str:
     return ", ".join(out)
 
 
-BACKENDS = ["inline", "local", "local-spawn", "local-fork"]
-"""The contract suite's backends; ``local`` uses the default start method (forkserver)."""
+HAVE_DASK = importlib.util.find_spec("distributed") is not None
+
+BACKENDS = [
+    "inline",
+    "local",
+    "local-spawn",
+    "local-fork",
+    pytest.param(
+        "dask",
+        marks=pytest.mark.skipif(not HAVE_DASK, reason='needs pip install "parallelism[dask]"'),
+    ),
+]
+"""The contract suite's backends; ``local`` uses the default start method (forkserver), ``dask``
+runs on the session's test cluster (``dask_address``)."""
+
+
+@pytest.fixture(scope="session")
+def dask_address() -> Iterator[str]:
+    """The scheduler address of the session's dask cluster: 2 workers of 1 thread, as ours are.
+
+    Started the first time a test asks for it (the ``dask`` backend, tests/test_dask_backend.py),
+    once for the whole run, and stopped with every process it started when the run ends.
+    """
+    from tests.dask_cluster import running_cluster
+
+    with running_cluster(SESSION_PIDS, SESSION_FDS) as address:
+        yield address
+
+
+@pytest.fixture
+def dask_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``"dask"``, with ``scheduler(..., backend="dask")`` running on the session's test cluster
+    for this test rather than starting a ``LocalCluster`` of its own (tests/dask_cluster.py)."""
+    if not HAVE_DASK:
+        pytest.skip('needs pip install "parallelism[dask]"')
+    from tests.dask_cluster import default_to
+
+    default_to(monkeypatch, request.getfixturevalue("dask_address"))
+    return "dask"
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each contract test runs once per backend (and per start method of the local backend)."""
+    """Each contract test runs once per backend (and per start method of the local backend).
+
+    ``dask``: on the session's test cluster (``dask_backend``).
+    """
     name: str = request.param
     if name.startswith("local-"):
         method = name.split("-", 1)[1]
         monkeypatch.setattr("parallelism._scheduler.default_start_method", lambda: method)
         return "local"
+    if name == "dask":
+        return str(request.getfixturevalue("dask_backend"))
     return name

@@ -1,90 +1,59 @@
 """The dask backend: the same graphs and outcomes as locally, with process tasks on a dask cluster.
 
-Most tests run on one ``LocalCluster`` of 2 single-threaded workers started once for the session,
-in a subprocess of its own (so its scheduler, nanny threads and sockets are not this process's: the
-leak check allows exactly that one PID), and reach it with ``address=``, as a user of a real
-cluster would.  A few start the backend's own cluster, to check that it is closed with every
-process it started.  Task functions live at module level: workers import this module to run them.
+Most tests run on the session's ``LocalCluster`` of 2 single-threaded workers (tests/dask_cluster.py,
+started once for the test run and shared with the contract suite's ``dask`` backend), and reach it
+with ``address=``, as a user of a real cluster would.  A few start the backend's own cluster, to
+check that it is closed with every process it started.  Task functions live at module level:
+workers import this module to run them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import runpy
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import parallelism
 from parallelism import (
     DependencyError,
     InvalidOptionError,
+    SchedulerResult,
     TaskTimeoutError,
     UnpicklableArgumentError,
     WorkerCrashedError,
     WorkerError,
+    events,
     process,
+    scheduled_task,
     scheduler,
+    task_scheduler,
     thread,
 )
-from tests.conftest import SESSION_PIDS
+from tests.dask_cluster import ROOT, environment
 
 distributed: Any = pytest.importorskip("distributed")
 
-ROOT = Path(__file__).resolve().parent.parent
 
-_CLUSTER_SCRIPT = """
-import os, sys
-import dask, distributed
-from parallelism.backends.dask import CLUSTER_CONFIG, cluster_options
-
-if __name__ == "__main__":
-    out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # the workers inherit stdout: never the pipe the test reads the address from
-    with dask.config.set(CLUSTER_CONFIG), distributed.LocalCluster(**cluster_options(2)) as cluster:
-        out.write(cluster.scheduler_address + "\\n")
-        out.close()
-        sys.stdin.read()  # until the test run closes our stdin
-"""
-
-
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-@pytest.fixture(scope="session")
-def address() -> Iterator[str]:
-    """The scheduler address of the session's cluster: 2 workers of 1 thread, as ours are."""
-    cluster = subprocess.Popen(
-        [sys.executable, "-c", _CLUSTER_SCRIPT],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-        env=_environment(),
-        text=True,
-    )
-    SESSION_PIDS.add(cluster.pid)
-    try:
-        assert cluster.stdout is not None and cluster.stdin is not None
-        line = cluster.stdout.readline().strip()
-        cluster.stdout.close()
-        assert line.startswith("tcp://"), f"the test cluster did not start (got {line!r})"
-        yield line
-    finally:
-        if cluster.stdin is not None:
-            cluster.stdin.close()
-        cluster.wait(timeout=120)  # a deadlock detector, not a pace
-        SESSION_PIDS.discard(cluster.pid)
+@pytest.fixture
+def address(dask_address: str) -> str:
+    """The scheduler address of the session's cluster (tests/conftest.py): 2 workers of 1 thread."""
+    return dask_address
 
 
 @pytest.fixture
@@ -243,6 +212,33 @@ def kept(x: int) -> int:
     return x + 1
 
 
+@process
+def announce(value: int, event_name: str) -> int:
+    """Logs a line, then tells the test through a dask Event that it ran."""
+    logging.getLogger("parallelism").warning("announce got %s", value)
+    distributed.Event(event_name).set()
+    return value + 1
+
+
+@process
+def mark(_: object, path: str) -> int:
+    Path(path).write_text("ran")
+    return 0
+
+
+@process
+def interval(_: int) -> tuple[float, float]:
+    begin = time.time()
+    total = 0
+    for i in range(200_000):  # a little CPU, so that two of them would overlap if both ran at once
+        total += i
+    return begin, time.time()
+
+
+reserving_interval = interval.options(name="reserving", processes=1)
+"""The same, reserving a second process slot: nothing else may run while it does."""
+
+
 def _rebuild_tripwire(payload: bytes, forbidden_pid: int) -> Tripwire:
     if os.getpid() == forbidden_pid:
         raise AssertionError("a value made for process tasks only was unpickled in the caller")
@@ -276,7 +272,7 @@ def tripwire_size(wire: Tripwire) -> int:
 def test_import_parallelism_does_not_import_dask() -> None:
     code = "import sys, parallelism.backends; print(sorted({'dask', 'distributed'} & {*sys.modules}))"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_environment()
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment()
     )
     assert out.stdout.strip() == "[]"
 
@@ -495,6 +491,157 @@ def test_deferreds_of_a_dask_run_feed_a_later_run(address: str) -> None:
     assert second.result() == 17
 
 
+# --- tasks handed to dask ahead of their admission --------------------------------------------------
+
+
+def test_a_dependent_runs_on_dask_before_the_loop_hears_of_its_input_and_still_logs_after_it(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The loop is held up while dask runs ``first`` and then ``second`` (submitted ahead, with
+    ``first``'s future as its input); ``second``'s records wait until the loop starts it."""
+    caplog.set_level(logging.INFO, logger="parallelism")
+    done = f"second-ran-{os.getpid()}-{id(caplog)}"
+    second_ran = distributed.Event(done, client=client)
+    held: list[bool] = []
+
+    def hold_the_loop(event: object) -> None:
+        if isinstance(event, events.TaskStarted) and event.name == "other":
+            held.append(second_ran.wait(120))  # a deadlock detector, not a pace
+
+    with scheduler(processes=2, threads=1, backend="dask", client=client, on_event=hold_the_loop):
+        first = square(3)
+        other = square.options(name="other")(4)  # admitted with first: holds the loop
+        second = announce(first, done)
+    assert held == [True]  # second ran on dask while the loop had not yet seen first finish
+    assert (second.result(), other.result()) == (10, 16)
+    messages = [r.getMessage() for r in caplog.records if r.name == "parallelism"]
+
+    def line(start: str) -> int:
+        return next(i for i, message in enumerate(messages) if message.startswith(start))
+
+    assert line("'square' ran") < line("announce got 9") < line("'announce' ran")
+
+
+def test_a_dependent_of_a_failure_never_runs(address: str, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    with scheduler(processes=2, threads=1, backend="dask", address=address) as result:
+        bad = fail("no")
+        child = mark(bad, str(marker))
+        grandchild = mark(child, str(marker))
+        fine = square(2)
+    assert isinstance(child.exception(), DependencyError)
+    assert isinstance(grandchild.exception(), DependencyError)
+    assert fine.result() == 4
+    assert not marker.exists()
+    assert set(result.raise_exception) == {"fail", "mark", "mark-2"}
+
+
+def test_a_cap_below_the_clusters_threads_is_what_runs_at_once(address: str) -> None:
+    with scheduler(processes=1, threads=1, backend="dask", address=address):
+        spans = [interval(i) for i in range(8)]
+    ordered = sorted(span.result() for span in spans)
+    for (_, end), (begin, _) in itertools.pairwise(ordered):
+        assert end <= begin  # one at a time, though the cluster has 2 worker threads
+
+
+def test_a_task_that_reserves_slots_runs_with_them_idle(address: str) -> None:
+    with scheduler(processes=2, threads=1, backend="dask", address=address):
+        alone = reserving_interval(-1)  # admitted first, with both slots
+        others = [interval(i) for i in range(8)]
+    begin, end = alone.result()
+    for other in others:
+        other_begin, other_end = other.result()
+        assert other_end <= begin or end <= other_begin
+
+
+def test_an_item_posted_while_the_loop_collects_still_wakes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's event loop thread posts items while the run's loop collects them: each post
+    after a collect must leave a byte in the wake-up pipe, or the loop sleeps on a full inbox."""
+    from parallelism._graph import Graph
+    from parallelism._workers import _drain
+    from parallelism.backends import dask as dask_backend
+
+    backend = dask_backend.DaskBackend(Graph(), 1)
+    nothing = ("future", 0, 0, None)  # about no task of the run: collected, then ignored
+    try:
+        backend._post(nothing)
+
+        def drain_while_another_thread_posts(fd: int) -> None:
+            if fd == backend._wake_read:
+                backend._post(nothing)
+            _drain(fd)
+
+        monkeypatch.setattr(dask_backend, "_drain", drain_while_another_thread_posts)
+        assert backend._collect() == []
+        assert not backend._inbox
+        monkeypatch.setattr(dask_backend, "_drain", _drain)
+        backend._post(nothing)
+        assert multiprocessing.connection.wait([backend._wake_read], 0) == [backend._wake_read]
+    finally:
+        backend.close(force=True)
+
+
+# --- the classic API -------------------------------------------------------------------------------
+
+
+def _seed_results(monkeypatch: pytest.MonkeyPatch, **options: Any) -> SchedulerResult:
+    """The seed's "Results" example (examples/seed_results.py) as it is, its ``task_scheduler``
+    call given ``options`` as well (its functions are defined in the script: they travel by value)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(parallelism, "task_scheduler", functools.partial(parallelism.task_scheduler, **options))
+        example = runpy.run_path(str(ROOT / "examples" / "seed_results.py"), run_name="seed_results_example")
+        result: SchedulerResult = example["main"]()
+    return result
+
+
+def _outcomes(result: SchedulerResult) -> tuple[Any, ...]:
+    return (
+        set(result.execution_time),
+        set(result.elapsed_time),
+        {name: repr(error) for name, error in result.raise_exception.items()},
+        dict(result.return_value),
+    )
+
+
+def test_the_seeds_results_example_has_the_same_outcomes_on_dask(
+    address: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="parallelism")
+    on_dask = _seed_results(monkeypatch, backend="dask", address=address)
+    ran_on = {r.getMessage().split("'")[1]: r.process for r in caplog.records if " ran " in r.getMessage()}
+    inline = _seed_results(monkeypatch, backend="inline")
+    seeds = (
+        {"p1", "p2", "p3", "p4", "t1", "t2", "t3", "t4"},
+        {"p1", "p2", "p4", "t1", "t4"},
+        {
+            "p3": "WorkerError(\"'p3' has been canceled\", (1, 2))",
+            "t3": "DependencyError(\"'t3' has been canceled\", ('p3',))",
+            "p2": "ZeroDivisionError('division by zero')",
+            "t2": "DependencyError(\"'t2' has been canceled\", ('p2',))",
+        },
+        {"t1": 2.5, "t4": 3.5},
+    )
+    assert _outcomes(on_dask) == _outcomes(inline) == seeds
+    assert list(on_dask.execution_time)[:2] == ["p3", "t3"]  # cancelled at start, in the order of tasks
+    assert "in func1" in (on_dask.raise_exception["p2"].traceback or "")  # the worker's traceback
+    assert {name for name, pid in ran_on.items() if pid != os.getpid()} == {"p1", "p2", "p4"}
+
+
+def test_the_classic_task_scheduler_takes_the_backend_options(client: Any) -> None:
+    p1 = scheduled_task(multiprocessing.Process, "p1", pid_of)
+    t1 = scheduled_task(threading.Thread, "t1", thread_pid, (p1.return_value,), continual=True)
+    result = task_scheduler((p1, t1), processes=2, threads=1, backend="dask", client=client)
+    assert result.return_value["t1"][0] == os.getpid()
+    assert set(result.elapsed_time) == {"p1", "t1"}
+    assert client.status == "running"  # an existing client is left as it was
+    with pytest.raises(InvalidOptionError, match='backend="dask"'):
+        task_scheduler((p1,), address=client.scheduler.address)
+    with pytest.raises(InvalidOptionError, match="not both"):
+        task_scheduler((p1,), backend="dask", address=client.scheduler.address, client=client)
+    with pytest.raises(InvalidOptionError, match="not known"):
+        task_scheduler((p1,), backend="nope")
+
+
 # --- the cluster we start -------------------------------------------------------------------------
 
 
@@ -549,7 +696,7 @@ def test_ctrl_c_stops_the_run_and_closes_our_cluster(tmp_path: Path) -> None:
         )
     )
     child = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=_environment(), cwd=tmp_path
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=environment(), cwd=tmp_path
     )
     assert child.stdout is not None
     try:
@@ -583,7 +730,7 @@ def test_the_example_runs_on_a_local_cluster() -> None:
         check=False,
         capture_output=True,
         text=True,
-        env=_environment(),
+        env=environment(),
         cwd=ROOT,
         timeout=300,
     )

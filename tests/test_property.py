@@ -95,3 +95,9 @@ def test_random_dags_inline(nodes: list[Node]) -> None:
 @given(dags())
 def test_random_dags_local(nodes: list[Node]) -> None:
     run(nodes, "local")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(dags())
+def test_random_dags_dask(dask_backend: str, nodes: list[Node]) -> None:
+    run(nodes, dask_backend)

@@ -362,7 +362,7 @@ def run_results_example(monkeypatch: pytest.MonkeyPatch, backend: str) -> Schedu
     """The example's ``main()``, in this process, on ``backend``."""
 
     def run_on(graph: Graph, **options: Any) -> SchedulerResult:
-        return run_graph(graph, backend=backend, **options)
+        return run_graph(graph, **{**options, "backend": backend})
 
     monkeypatch.setattr(classic, "run_graph", run_on)
     example = runpy.run_path(str(EXAMPLES / "seed_results.py"), run_name="seed_results_example")

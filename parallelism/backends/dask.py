@@ -11,9 +11,21 @@ Mapping::
     wait() <- wake-up pipe <- event handler / future watcher (in the client's event loop thread)
 
 * **Admission stays ours.**  The loop applies its rule against ``processes`` = the cluster's worker
-  threads (what we started, or what an existing cluster reports, or less if ``processes=`` says so)
-  and submits a task only once it is ready and fits; dask never sees more process tasks than it has
-  threads, so a plain cluster needs no dask resources declared.
+  threads (what we started, or what an existing cluster reports, or less if ``processes=`` says so):
+  every task starts, for the loop, only once it is ready and fits, and a plain cluster needs no dask
+  resources declared.
+* **Plain process tasks go ahead** (:class:`_AheadPlan`).  Waiting for the loop before submitting
+  a task would cost every task a round trip (worker -> scheduler -> caller -> scheduler ->
+  worker) with its slot idle.  So a process task that needs one slot and no more, whose inputs are
+  all process tasks, is submitted as soon as its inputs are: with their futures as arguments, so
+  that dask starts it the moment they exist, as plain ``client.submit`` code runs.  Dask's threads
+  are then what bounds how many run at once, which is the loop's rule only where ``processes`` is
+  all of them, and only in a graph where no task reserves process slots: elsewhere every task waits
+  for the loop.  The loop still starts each task in its own order; for one submitted ahead, that
+  only hands over what the backend kept of it meanwhile (its outcome, its log records), so the
+  loop sees outcomes, and the caller's logger the lines, in an order the graph allows.  When a
+  task fails, the tasks submitted ahead downstream of it find a missing input and end without
+  running (``_run_remote``), and the loop cancels them with ``DependencyError``, as locally.
 * **Values stay on the cluster.**  A process task's dask result is its pickled value (frames: the
   pickle stream and its out-of-band buffers).  A process task that consumes it gets the dask
   *future* in its arguments, so dask moves the bytes worker to worker and the caller never sees
@@ -153,7 +165,9 @@ def make_backend(
     try:
         available = sum(client.nthreads().values())
         capacity = min(processes, available) if options.get("processes_given", True) else available
-        backend = DaskBackend(graph, threads, client=client, owns_client=owns_client)
+        # Tasks go to dask ahead of admission only where dask's threads are the loop's capacity.
+        ahead = capacity == available
+        backend = DaskBackend(graph, threads, client=client, owns_client=owns_client, ahead=ahead)
     except BaseException:
         if owns_client:
             client.close()
@@ -284,8 +298,14 @@ class DaskBackend:
         client: Any = None,
         owns_client: bool = False,
         workers: int = 0,
+        ahead: bool = True,
     ) -> None:
         self._graph = graph
+        self._may_submit_ahead = ahead
+        self._plan: _AheadPlan | None = None
+        """Which process tasks go to dask ahead of their admission; made at the first process start."""
+        self._ahead: dict[int, _Submitted] = {}
+        """Process tasks on dask that the loop has not started yet, by key."""
         self._client: Any = client
         self._owns_client = owns_client
         self._workers = workers
@@ -315,8 +335,8 @@ class DaskBackend:
     # -- start ---------------------------------------------------------------------------------
 
     def start(self, spec: TaskSpec, values: dict[int, Value]) -> None:
-        function = resolve_function(self._graph.functions[spec.function_key])
         if spec.kind is TaskKind.THREAD:
+            function = resolve_function(self._graph.functions[spec.function_key])
             resolve = thread_resolver(self._graph, spec, values)
             key, is_async = spec.key, spec.is_async
             remote = [v for v in values.values() if isinstance(v, _RemoteValue) and v.unfetched]
@@ -331,7 +351,27 @@ class DaskBackend:
             if spec.timeout is not None:
                 self._thread_deadlines[key] = time.monotonic() + spec.timeout
             return
+        submitted = self._ahead.pop(spec.key, None)
+        if submitted is not None:  # on dask already: now it is the loop's too
+            for record in submitted.records:  # its lines so far, after those of its inputs
+                _forwarded_record(record)
+            submitted.records = []
+            if submitted.outcome is None:
+                self._running[spec.key] = submitted
+            else:
+                self._done.append(submitted.outcome)
+            return
         client = self._ensure_client()
+        roots: list[int] = []
+        if self._plan is None:  # the first process task: what may go ahead goes now, after it
+            self._plan = _AheadPlan(self._graph.specs, enabled=self._may_submit_ahead)
+            roots = self._plan.roots()
+            if spec.key in roots:
+                roots.remove(spec.key)
+                self._submit_ahead([spec.key, *roots])
+                self._running[spec.key] = self._ahead.pop(spec.key)
+                return
+        function = resolve_function(self._graph.functions[spec.function_key])
         # A value on the cluster goes in as its future: dask hands the frames to the worker.
         inputs: dict[int, Any] = {
             dep: value.future
@@ -350,27 +390,58 @@ class DaskBackend:
                 uploads.append(inputs[dep])
             else:
                 inputs[dep] = [bytes(frame) for frame in frames]
+        self._running[spec.key] = submitted = self._submit(spec, function, inputs, uploads)
+        self._submit_ahead(roots + self._plan.submitted(spec.key, submitted.future))
+
+    def _submit_ahead(self, keys: list[int]) -> None:
+        """Hand dask the tasks the plan says are ready to go, and those they in turn release."""
+        plan = self._plan
+        assert plan is not None
+        specs = self._graph.specs
+        functions = self._graph.functions
+        while keys:
+            released: list[int] = []
+            for key in keys:
+                spec = specs[key]
+                function = resolve_function(functions[spec.function_key])
+                submitted = self._submit(spec, function, plan.inputs(key), [])
+                self._ahead[key] = submitted
+                released += plan.submitted(key, submitted.future)
+            keys = released
+
+    def _submit(
+        self, spec: TaskSpec, function: Callable[..., Any], inputs: dict[int, Any], uploads: list[Any]
+    ) -> _Submitted:
+        client = self._client
         attempt = next(self._attempts)
-        future = client.submit(
-            _run_remote,
+        plan = self._plan
+        task = (
             spec.key,
             attempt,
             self._function_blob(spec.function_key, function),
             spec.payload,
-            inputs,
+            tuple(inputs),
             spec.is_async,
             (self._topic, self._token),
             self._log_level,
             spec.timeout is not None,
+        )
+        # The inputs go by position: dask finds a future there at once (in a container it would
+        # walk and wrap it, which costs the client and the scheduler on every task).
+        future = client.submit(
+            _run_remote,
+            task,
+            *inputs.values(),
             key=f"{spec.name}-{self._token}-{attempt}",
             pure=False,
+            priority=plan.priorities[spec.key] if plan is not None else 0,
         )
-        self._running[spec.key] = _Submitted(future, attempt, uploads)
         callback = functools.partial(self._future_done, spec.key, attempt)
         if _DONE_CALLBACK is not None:  # called in the client's event loop, as the events are
             client.loop.add_callback(_DONE_CALLBACK, future, callback)
         else:  # pragma: no cover - a distributed without it: its public way, from a thread of its own
             future.add_done_callback(callback)
+        return _Submitted(future, attempt, uploads)
 
     def _ensure_client(self) -> Any:
         """The client; for a run without ``address=``/``client=``, start our cluster now."""
@@ -429,6 +500,10 @@ class DaskBackend:
             now = time.monotonic()
             self._enforce_timeouts(now, done)
             if done or (deadline is not None and now >= deadline):
+                if self._plan is not None:
+                    for completion in done:
+                        if not completion.ok:
+                            self._forget_downstream(completion.key)
                 return done
             limits = [*self._thread_deadlines.values()]
             limits += [s.deadline for s in self._running.values() if s.deadline is not None]
@@ -441,8 +516,11 @@ class DaskBackend:
 
     def _collect(self) -> list[Completion]:
         done, self._done = self._done, []
-        self._signalled = False
+        # Drain, then reset: an item posted after the reset writes a byte that stays in the pipe.
+        # (Reset first, and a byte written in between would be drained while the flag stays set:
+        # the next items would then wake nobody.)
         _drain(self._wake_read)
+        self._signalled = False
         _drain(self._threads.wake_read)
         inbox = self._inbox
         while inbox:
@@ -457,19 +535,36 @@ class DaskBackend:
         return done
 
     def _receive(self, item: tuple[Any, ...]) -> Completion | None:
+        """An item the client's event loop posted: the completion it makes, if the loop may see it.
+
+        What concerns a task submitted ahead of the loop is kept with it until the loop starts
+        that task (``start``): its log records and its outcome reach the loop only then, after the
+        outcomes of its dependencies, as locally.
+        """
         if item[0] == "future":
             _, key, attempt, future = item
             submitted = self._running.get(key)
-            if submitted is None or submitted.attempt != attempt:
-                return None
-            del self._running[key]
-            return self._lost(key, future)
+            if submitted is not None and submitted.attempt == attempt:
+                del self._running[key]
+                return self._lost(key, future)
+            submitted = self._ahead.get(key)
+            if submitted is not None and submitted.attempt == attempt and submitted.outcome is None:
+                submitted.outcome = self._lost(key, future)
+            return None
         message = item[1]
         kind = message[1]
         if kind == "log":
-            _forwarded_record(message[2])
+            submitted = self._ahead.get(message[3])
+            if submitted is not None and submitted.attempt == message[4]:
+                submitted.records.append(message[2])
+            else:
+                _forwarded_record(message[2])
             return None
-        submitted = self._running.get(message[2])
+        key = message[2]
+        submitted = self._running.get(key)
+        ahead = submitted is None
+        if ahead:
+            submitted = self._ahead.get(key)
         # Not the attempt running now: dask ran an earlier one again to recompute a lost value.
         if submitted is None or submitted.attempt != message[3]:
             return None
@@ -480,13 +575,27 @@ class DaskBackend:
                 submitted.worker = message[4]
             return None
         _, _, key, _, ok, error_frames, text, started, elapsed, finished, tid, pid = message
-        del self._running[key]
         if ok:
             value = _RemoteValue(submitted.future)
             self._remote.add(value)
-            return Completion(key, True, value, None, None, started, elapsed, finished, pid, tid)
-        error = _load_exception(error_frames)
-        return Completion(key, False, None, error, text, started, elapsed, finished, pid, tid)
+            completion = Completion(key, True, value, None, None, started, elapsed, finished, pid, tid)
+        else:
+            error = _load_exception(error_frames)
+            completion = Completion(key, False, None, error, text, started, elapsed, finished, pid, tid)
+        if ahead:
+            if submitted.outcome is None:
+                submitted.outcome = completion
+            return None
+        del self._running[key]
+        return completion
+
+    def _forget_downstream(self, key: int) -> None:
+        """A task failed: the loop cancels everything downstream, so the tasks submitted ahead
+        there are let go (they do not run: an input of theirs is missing, see ``_run_remote``)."""
+        plan = self._plan
+        assert plan is not None
+        for dependent in plan.failed(key):
+            self._ahead.pop(dependent, None)
 
     def _lost(self, key: int, future: Any) -> Completion:
         """The future failed without the task's code reporting: a dead worker, or dask's own error."""
@@ -535,8 +644,9 @@ class DaskBackend:
         self._threads.close(wait=not force)
         try:
             if self._client is not None:
-                if force and self._running:
-                    futures = [submitted.future for submitted in self._running.values()]
+                if force and (self._running or self._ahead):
+                    on_dask = itertools.chain(self._running.values(), self._ahead.values())
+                    futures = [submitted.future for submitted in on_dask]
                     _quietly("cancel the run's dask futures", self._client.cancel, futures, force=True)
                 if not force:
                     self._fetch_remaining()
@@ -549,6 +659,8 @@ class DaskBackend:
             for value in list(self._remote):
                 value.settle(None, gone)
             self._running.clear()
+            self._ahead.clear()
+            self._plan = None
             if self._subscription is not None:
                 self._subscription.leave(self._client, self._token)
             self._close_owned(force=force)
@@ -599,7 +711,7 @@ class DaskBackend:
 class _Submitted:
     """A process task handed to dask: its future, which attempt it is, and its timeout's clock."""
 
-    __slots__ = ("attempt", "deadline", "future", "uploads", "worker")
+    __slots__ = ("attempt", "deadline", "future", "outcome", "records", "uploads", "worker")
 
     def __init__(self, future: Any, attempt: int, uploads: list[Any]) -> None:
         self.future = future
@@ -609,6 +721,137 @@ class _Submitted:
         self.deadline: float | None = None
         """``time.monotonic()`` past which it times out (set when the worker says it started)."""
         self.worker: str | None = None
+        self.outcome: Completion | None = None
+        """Submitted ahead: its outcome, kept until the loop starts it."""
+        self.records: list[bytes] = []
+        """Submitted ahead: its log records, kept until the loop starts it."""
+
+
+class _AheadPlan:
+    """Which process tasks are handed to dask before the loop admits them, so that dask starts
+    each one the moment its inputs exist (the way plain ``client.submit`` code runs), rather than
+    a round trip through the caller later.
+
+    A task goes ahead when it is a process task that needs exactly one process slot (no
+    reservations) and no timeout, and each of its dependencies is a process task without retries
+    or timeout that is on dask already (ahead or started by the loop); it is submitted with its
+    dependencies' futures as inputs.  The loop still admits every task by its own rule; one that is
+    on dask already is then only taken over (``DaskBackend.start``).  Dask's threads bound how many
+    run at once, so this holds admission only where the loop's capacity is all of the cluster's
+    threads (``enabled``), and never in a graph where a task reserves process slots: a reservation
+    must see its slots idle.  Dependencies with retries or a timeout may end differently from
+    dask's view of them (run again, or failed while dask finishes them), so what follows them
+    waits for the loop.
+
+    When a task fails, the loop cancels everything downstream of it; the plan forgets it all
+    (``failed``).  Dask priorities follow ours (lower first, none last).
+    """
+
+    __slots__ = (
+        "_dead",
+        "_dependents",
+        "_deps",
+        "_eligible",
+        "_futures",
+        "_on_dask",
+        "_uses",
+        "_waiting",
+        "priorities",
+    )
+
+    def __init__(self, specs: list[TaskSpec], *, enabled: bool) -> None:
+        ranked = [spec.priority for spec in specs if spec.priority is not None]
+        last = max(ranked, default=0) + 1
+        self.priorities: list[float] = [-(last if spec.priority is None else spec.priority) for spec in specs]
+        if not ranked:
+            self.priorities = [0] * len(specs)
+        self._deps = [spec.deps for spec in specs]
+        self._dependents: list[list[int]] = [[] for _ in specs]
+        for spec in specs:
+            for dep in spec.deps:
+                self._dependents[dep].append(spec.key)
+        if enabled:
+            enabled = not any(spec.processes for spec in specs)
+        self._eligible = [enabled and _may_go_ahead(spec, specs) for spec in specs]
+        self._waiting = [len(spec.deps) for spec in specs]
+        """Per task, its dependencies not yet on dask."""
+        self._uses = [sum(1 for d in self._dependents[key] if self._eligible[d]) for key in range(len(specs))]
+        """Per task, its eligible dependents not yet submitted: its future is kept for them."""
+        self._futures: dict[int, Any] = {}
+        self._dead: set[int] = set()
+        self._on_dask = [False] * len(specs)
+
+    def roots(self) -> list[int]:
+        """The eligible tasks without dependencies: they can all go at once."""
+        return [key for key, deps in enumerate(self._deps) if not deps and self._eligible[key]]
+
+    def inputs(self, key: int) -> dict[int, Any]:
+        """A task going ahead: its dependencies' futures, by key.
+
+        Each future is dropped here once no other dependent will ask for it, so the plan keeps a
+        value on the cluster no longer than the loop and dask themselves keep it.
+        """
+        futures = self._futures
+        given = {dep: futures[dep] for dep in self._deps[key]}
+        for dep in given:
+            self._release(dep)
+        return given
+
+    def submitted(self, key: int, future: Any) -> list[int]:
+        """``key`` is on dask (its first attempt): the eligible dependents that may go now
+        (the caller submits each with ``inputs``)."""
+        if self._on_dask[key]:  # an attempt after a failure: its dependents do not go ahead
+            return []
+        self._on_dask[key] = True
+        if self._uses[key]:
+            self._futures[key] = future
+        ready: list[int] = []
+        waiting, eligible, dead = self._waiting, self._eligible, self._dead
+        for dependent in self._dependents[key]:
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0 and eligible[dependent] and dependent not in dead:
+                ready.append(dependent)
+        return ready
+
+    def failed(self, key: int) -> list[int]:
+        """``key`` failed: everything downstream is cancelled by the loop, and never goes ahead.
+
+        Returns those downstream tasks (the caller drops any it had submitted ahead).
+        """
+        self._futures.pop(key, None)
+        self._uses[key] = 0
+        found: list[int] = []
+        stack = list(self._dependents[key])
+        dead = self._dead
+        while stack:
+            dependent = stack.pop()
+            if dependent in dead:
+                continue
+            dead.add(dependent)
+            found.append(dependent)
+            if self._eligible[dependent] and self._waiting[dependent] > 0:  # never submitted
+                for dep in self._deps[dependent]:
+                    self._release(dep)
+            stack += self._dependents[dependent]
+        return found
+
+    def _release(self, dep: int) -> None:
+        uses = self._uses
+        if uses[dep] > 0:
+            uses[dep] -= 1
+            if uses[dep] == 0:
+                self._futures.pop(dep, None)
+
+
+def _may_go_ahead(spec: TaskSpec, specs: list[TaskSpec]) -> bool:
+    """Whether ``spec`` may be handed to dask before the loop admits it (``_AheadPlan``)."""
+    if spec.kind is not TaskKind.PROCESS or spec.processes or spec.threads or spec.timeout is not None:
+        return False
+    for dep in spec.deps:
+        other = specs[dep]
+        if other.kind is not TaskKind.PROCESS or other.retries or other.timeout is not None:
+            return False
+    return True
 
 
 def _stop_worker(client: Any, address: str | None) -> None:
@@ -679,14 +922,18 @@ def _forwarded_record(data: bytes) -> None:
 # --- the worker's side --------------------------------------------------------------------------
 
 
+_Destination = tuple[Any, tuple[str, str], int, int]
+"""Where a task's log records go: the worker, the run's (topic, token), the task's key and attempt."""
+
+
 class _Route(threading.local):
     """Where the ``parallelism`` records of the task running in this thread go."""
 
-    current: tuple[Any, tuple[str, str]] | None = None
+    current: _Destination | None = None
 
 
 _ROUTE = _Route()
-_LAST_ROUTE: list[tuple[Any, tuple[str, str]]] = []
+_LAST_ROUTE: list[_Destination] = []
 """The last task's route in this process, for records from threads a task started itself."""
 _FUNCTIONS: dict[bytes, Callable[..., Any]] = {}
 _FUNCTIONS_KEPT = 256
@@ -699,7 +946,7 @@ class _ForwardToRun(logging.Handler):
         route = _ROUTE.current or (_LAST_ROUTE[0] if _LAST_ROUTE else None)
         if route is None:
             return
-        worker, (topic, token) = route
+        worker, (topic, token), key, attempt = route
         try:
             fields = dict(record.__dict__)
             fields["msg"] = record.getMessage()
@@ -707,7 +954,7 @@ class _ForwardToRun(logging.Handler):
             if record.exc_info:
                 fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
             fields["exc_info"] = None
-            worker.log_event(topic, [token, "log", pickle.dumps(fields, PROTOCOL)])
+            worker.log_event(topic, [token, "log", pickle.dumps(fields, PROTOCOL), key, attempt])
         except Exception:  # logging must never break the task; report as logging does
             self.handleError(record)
 
@@ -739,29 +986,35 @@ def _function(blob: bytes) -> Callable[..., Any]:
     return function
 
 
-def _run_remote(  # noqa: PLR0917 - dask passes a task's arguments by position
-    key: int,
-    attempt: int,
-    blob: bytes,
-    payload: bytes,
-    values: dict[int, Frames],
-    is_async: bool,
-    route: tuple[str, str],
-    log_level: int,
-    report_start: bool,
-) -> Frames | None:
+_RemoteTask = tuple[int, int, bytes, bytes, tuple[int, ...], bool, tuple[str, str], int, bool]
+"""What a dask worker needs of a process task besides its inputs: key, attempt, function blob,
+pickled call, the keys of the inputs (in the order they are given), whether it is a coroutine
+function, the run's (topic, token), the log level, and whether to report its start."""
+
+
+def _run_remote(task: _RemoteTask, *values: Frames | None) -> Frames | None:
     """What a dask worker runs for a process task: the same call a local worker process makes.
 
+    ``values``: the frames of each input, one argument each (dask fetches those of other tasks).
     Returns the value's frames (they stay in the worker's memory until something needs them), or
-    ``None`` after a failure; the outcome itself is reported by an event on the run's topic.
+    ``None`` after a failure; the outcome itself is reported by an event on the run's topic.  An
+    input that is ``None`` is a dependency that failed (or did not run for that reason): the task
+    was submitted ahead of the loop, which cancels it, so it does not run and reports nothing.
     """
+    key, attempt, blob, payload, deps, is_async, route, log_level, report_start = task
+    inputs: dict[int, Frames] = {}
+    for dep, given in zip(deps, values, strict=True):
+        if given is None:
+            return None
+        inputs[dep] = given
     worker = distributed.get_worker()
     topic, token = route
     if report_start:  # the task has a timeout, whose clock starts now
         worker.log_event(topic, [token, "started", key, attempt, worker.address])
     _forward_logs(log_level)
-    _ROUTE.current = (worker, route)
-    _LAST_ROUTE[:] = [(worker, route)]
+    destination = (worker, route, key, attempt)
+    _ROUTE.current = destination
+    _LAST_ROUTE[:] = [destination]
     try:
         try:
             function = _function(blob)
@@ -770,7 +1023,7 @@ def _run_remote(  # noqa: PLR0917 - dask passes a task's arguments by position
             data, text = pack_exception(error)
             reply = Reply(key, False, data, text, now, 0.0, now, threading.get_ident())
         else:
-            reply = call_pickled(key, function, payload, values, is_async)
+            reply = call_pickled(key, function, payload, inputs, is_async)
     finally:
         _ROUTE.current = None
         for stream in (sys.stdout, sys.stderr):

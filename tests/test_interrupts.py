@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,20 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _start(tmp_path: Path, method: str, nested: bool) -> tuple[subprocess.Popen[str], Path]:
+@pytest.fixture
+def launched() -> Iterator[list[subprocess.Popen[str]]]:
+    """Scripts started by a test; whatever a failed test left running is killed, group and all."""
+    children: list[subprocess.Popen[str]] = []
+    yield children
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+
+
+def _start(
+    tmp_path: Path, method: str, nested: bool, launched: list[subprocess.Popen[str]]
+) -> tuple[subprocess.Popen[str], Path]:
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
     fifo = tmp_path / "pids"
@@ -90,16 +104,18 @@ def _start(tmp_path: Path, method: str, nested: bool) -> tuple[subprocess.Popen[
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=True,  # its own process group, for the clean-up above
     )
+    launched.append(child)
     return child, fifo
 
 
 @pytest.mark.parametrize("method", ["forkserver", "spawn", "fork"])
 @pytest.mark.parametrize("nested", [False, True], ids=["flat", "nested"])
 def test_ctrl_c_stops_everything_and_keeps_finished_outcomes(
-    tmp_path: Path, method: str, nested: bool
+    tmp_path: Path, method: str, nested: bool, launched: list[subprocess.Popen[str]]
 ) -> None:
-    child, fifo = _start(tmp_path, method, nested)
+    child, fifo = _start(tmp_path, method, nested, launched)
     pids = _read_pids(fifo, 3 if nested else 2)  # nested: the worker and two grandchildren
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=DEADLOCK)
@@ -110,8 +126,10 @@ def test_ctrl_c_stops_everything_and_keeps_finished_outcomes(
 
 
 @pytest.mark.parametrize("method", ["forkserver", "spawn"])
-def test_sigterm_cleans_up_then_ends_the_process_as_sigterm(tmp_path: Path, method: str) -> None:
-    child, fifo = _start(tmp_path, method, nested=True)
+def test_sigterm_cleans_up_then_ends_the_process_as_sigterm(
+    tmp_path: Path, method: str, launched: list[subprocess.Popen[str]]
+) -> None:
+    child, fifo = _start(tmp_path, method, True, launched)
     pids = _read_pids(fifo, 3)
     child.send_signal(signal.SIGTERM)
     child.communicate(timeout=DEADLOCK)
@@ -119,8 +137,8 @@ def test_sigterm_cleans_up_then_ends_the_process_as_sigterm(tmp_path: Path, meth
     assert [pid for pid in pids if _alive(pid)] == []
 
 
-def test_a_sigkilled_caller_leaves_no_worker(tmp_path: Path) -> None:
-    child, fifo = _start(tmp_path, "forkserver", nested=True)
+def test_a_sigkilled_caller_leaves_no_worker(tmp_path: Path, launched: list[subprocess.Popen[str]]) -> None:
+    child, fifo = _start(tmp_path, "forkserver", True, launched)
     pids = _read_pids(fifo, 3)
     child.kill()
     child.communicate(timeout=DEADLOCK)

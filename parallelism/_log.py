@@ -18,6 +18,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 __all__ = [
     "LOGGER",
@@ -27,7 +28,9 @@ __all__ = [
     "emit",
     "fallback_handler",
     "format_duration",
+    "handle_forwarded",
     "ran",
+    "record_fields",
 ]
 
 LOGGER = logging.getLogger("parallelism")
@@ -130,6 +133,29 @@ def emit(
     if exc_text is not None:
         record.exc_text = exc_text
     LOGGER.handle(record)
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """A log record as plain picklable fields, to be handled in another process.
+
+    The message is formatted here (its arguments may not pickle) and an exception becomes its
+    text.
+    """
+    fields = dict(record.__dict__)
+    fields["msg"] = record.getMessage()
+    fields["args"] = None
+    if record.exc_info:
+        fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
+    fields["exc_info"] = None
+    return fields
+
+
+def handle_forwarded(fields: dict[str, Any]) -> None:
+    """Handle here a record a worker logged (:func:`record_fields`), as if logged here."""
+    record = logging.makeLogRecord(fields)
+    logger = logging.getLogger(record.name)
+    if logger.isEnabledFor(record.levelno):
+        logger.handle(record)
 
 
 def has_configured_handlers() -> bool:

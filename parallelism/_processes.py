@@ -32,12 +32,22 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Any
 
+import cloudpickle
+
 from . import _wire
 from ._calls import call_pickled
-from ._serialize import Frames
-from ._task import _lookup, resolve_function
+from ._log import record_fields
+from ._serialize import PROTOCOL, Frames
+from ._task import _lookup, importable_name, resolve_function
 
-__all__ = ["ProcessWorker", "crash_message", "worker_main"]
+__all__ = [
+    "ProcessWorker",
+    "crash_message",
+    "function_blob",
+    "load_function",
+    "stop_workers",
+    "worker_main",
+]
 
 TERMINATE_GRACE = 0.5
 """Seconds a worker gets to exit after SIGTERM before it is killed."""
@@ -54,18 +64,24 @@ class _ForwardToCaller(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            fields = dict(record.__dict__)
-            fields["msg"] = record.getMessage()
-            fields["args"] = None
-            if record.exc_info:
-                fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
-            fields["exc_info"] = None
-            self._send(("log", fields))
+            self._send(("log", record_fields(record)))
         except Exception:  # logging must never break the task; report it as logging does
             self.handleError(record)
 
 
-def _load_function(blob: bytes) -> Callable[..., Any]:
+def function_blob(function: Callable[..., Any]) -> bytes:
+    """How a worker gets a task's function: its import path when it has one, else its code.
+
+    Every backend ships functions this way; :func:`load_function` is the other end.
+    """
+    reference = importable_name(function)
+    if reference is not None:
+        return pickle.dumps(reference, PROTOCOL)
+    return cloudpickle.dumps(function, PROTOCOL)
+
+
+def load_function(blob: bytes) -> Callable[..., Any]:
+    """The plain function a :func:`function_blob` stands for, in a worker."""
     loaded = pickle.loads(blob)
     if type(loaded) is tuple:
         loaded = _lookup(*loaded)
@@ -133,7 +149,7 @@ def worker_main(conn: Connection, alive: Connection, log_level: int, forked: boo
                 continue
         _, key, function_key, blob, payload, dep_keys, counts, is_async, report_start = message
         if blob is not None:
-            functions[function_key] = _load_function(blob)
+            functions[function_key] = load_function(blob)
         values: dict[int, Frames] = {}
         position = 0
         for dep, count in zip(dep_keys, counts, strict=True):

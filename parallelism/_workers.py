@@ -18,26 +18,22 @@ admitted task, :meth:`Backend.wait` for completions, and :meth:`Backend.close`.
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing
 import os
-import pickle
 import select
 import selectors
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
-import cloudpickle
-
 from . import _wire
 from ._calls import Reply, call_live, call_pickled, pack_exception
 from ._errors import TaskTimeoutError, UnpicklableArgumentError, WorkerCrashedError
 from ._graph import Graph, TaskKind, TaskSpec
-from ._log import LOGGER
-from ._processes import ProcessWorker, crash_message, stop_workers
-from ._serialize import PROTOCOL, Frames, Value, apply_steps, loads
-from ._task import importable_name, resolve_function
+from ._log import LOGGER, handle_forwarded
+from ._processes import ProcessWorker, crash_message, function_blob, stop_workers
+from ._serialize import Frames, Value, apply_steps, loads
+from ._task import resolve_function
 from ._threads import ThreadPool
 from ._values import substitute
 
@@ -297,15 +293,9 @@ class LocalBackend:
         return worker
 
     def _function_blob(self, function_key: int, function: Callable[..., Any]) -> bytes:
-        """How a worker gets the function: by import path when it can, else by value."""
         blob = self._blobs.get(function_key)
         if blob is None:
-            reference = importable_name(function)
-            if reference is not None:
-                blob = pickle.dumps(reference, PROTOCOL)
-            else:
-                blob = cloudpickle.dumps(function, PROTOCOL)
-            self._blobs[function_key] = blob
+            blob = self._blobs[function_key] = function_blob(function)
         return blob
 
     # -- wait ----------------------------------------------------------------------------------
@@ -399,7 +389,7 @@ class LocalBackend:
     def _handle(self, worker: ProcessWorker, message: Any, frames: Frames) -> None:
         kind = message[0]
         if kind == "log":
-            _handle_forwarded(message[1])
+            handle_forwarded(message[1])
         elif kind == "started":
             worker.started_at = time.monotonic()
         else:
@@ -490,14 +480,6 @@ def _drain(fd: int) -> None:
             pass
     except BlockingIOError:
         pass
-
-
-def _handle_forwarded(fields: dict[str, Any]) -> None:
-    """A record a worker logged: handle it here, as if it had been logged in this process."""
-    record = logging.makeLogRecord(fields)
-    logger = logging.getLogger(record.name)
-    if logger.isEnabledFor(record.levelno):
-        logger.handle(record)
 
 
 class InlineBackend:

@@ -30,14 +30,19 @@ CHAIN = textwrap.dedent(
 )
 
 
-def test_a_chain_of_large_values_runs_in_bounded_memory() -> None:
+def _last_number_printed_by(script: str) -> int:
+    """Run ``script`` in a fresh interpreter (memory is measured per process) and read its answer."""
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     done = subprocess.run(
-        [sys.executable, "-c", CHAIN], capture_output=True, text=True, env=env, timeout=300,
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300,
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    peak_mb = int(done.stdout.split()[-1])
+    return int(done.stdout.split()[-1])
+
+
+def test_a_chain_of_large_values_runs_in_bounded_memory() -> None:
+    peak_mb = _last_number_printed_by(CHAIN)
     # 30 values of 50 MB pass through the caller; keeping them all would need 1,500 MB.
     assert peak_mb < 400, f"the caller peaked at {peak_mb} MB"
 
@@ -94,13 +99,7 @@ BIG = textwrap.dedent(
 
 
 def test_a_large_buffer_reaches_the_caller_with_no_copy_beyond_pickling() -> None:
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    done = subprocess.run(
-        [sys.executable, "-c", BIG], capture_output=True, text=True, env=env, timeout=300,
-        check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    grown_mb = int(done.stdout.split()[-1])
+    grown_mb = _last_number_printed_by(BIG)
     # The 200 MB are read once into the buffer the array then uses; one more copy anywhere (in a
     # message, in a read buffer, in unpickling) would need 400 MB.
     assert grown_mb < 300, f"the caller grew by {grown_mb} MB for a 200 MB array"

@@ -74,8 +74,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import cloudpickle
-
 from .._calls import Reply, call_live, call_pickled, pack_exception
 from .._errors import (
     RunInterruptedError,
@@ -84,14 +82,14 @@ from .._errors import (
     WorkerCrashedError,
 )
 from .._graph import Graph, TaskKind, TaskSpec
-from .._log import LOGGER
+from .._log import LOGGER, handle_forwarded, record_fields
+from .._processes import function_blob, load_function
 from .._serialize import PROTOCOL, Frames, Value, loads
-from .._task import _lookup, importable_name, resolve_function
+from .._task import resolve_function
 from .._threads import ThreadPool
 from .._workers import (
     Completion,
     _drain,
-    _handle_forwarded,
     failed_completion,
     pickled_inputs,
     thread_completion,
@@ -462,15 +460,9 @@ class DaskBackend:
         self._topic = client.id
 
     def _function_blob(self, function_key: int, function: Callable[..., Any]) -> bytes:
-        """How a worker gets the function: by import path when it can, else by value."""
         blob = self._blobs.get(function_key)
         if blob is None:
-            reference = importable_name(function)
-            if reference is not None:
-                blob = pickle.dumps(reference, PROTOCOL)
-            else:
-                blob = cloudpickle.dumps(function, PROTOCOL)
-            self._blobs[function_key] = blob
+            blob = self._blobs[function_key] = function_blob(function)
         return blob
 
     # -- what the client's event loop thread hands over ----------------------------------------
@@ -916,7 +908,7 @@ def _forwarded_record(data: bytes) -> None:
     except Exception as error:
         LOGGER.warning("a log record of a dask worker could not be loaded here: %s", error)
         return
-    _handle_forwarded(fields)
+    handle_forwarded(fields)
 
 
 # --- the worker's side --------------------------------------------------------------------------
@@ -948,13 +940,8 @@ class _ForwardToRun(logging.Handler):
             return
         worker, (topic, token), key, attempt = route
         try:
-            fields = dict(record.__dict__)
-            fields["msg"] = record.getMessage()
-            fields["args"] = None
-            if record.exc_info:
-                fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
-            fields["exc_info"] = None
-            worker.log_event(topic, [token, "log", pickle.dumps(fields, PROTOCOL), key, attempt])
+            fields = pickle.dumps(record_fields(record), PROTOCOL)
+            worker.log_event(topic, [token, "log", fields, key, attempt])
         except Exception:  # logging must never break the task; report as logging does
             self.handleError(record)
 
@@ -976,10 +963,7 @@ def _forward_logs(level: int) -> None:
 def _function(blob: bytes) -> Callable[..., Any]:
     function = _FUNCTIONS.get(blob)
     if function is None:
-        loaded = pickle.loads(blob)
-        if type(loaded) is tuple:
-            loaded = _lookup(*loaded)
-        function = resolve_function(loaded)
+        function = load_function(blob)
         if len(_FUNCTIONS) >= _FUNCTIONS_KEPT:
             _FUNCTIONS.clear()
         _FUNCTIONS[blob] = function

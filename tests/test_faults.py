@@ -159,7 +159,8 @@ def test_a_run_timeout_stops_the_run_and_keeps_what_finished() -> None:
 
     with (
         pytest.raises(TaskTimeoutError, match="run exceeded its timeout"),
-        scheduler(processes=1, threads=2, timeout=0.3) as result,
+        # long enough for `done` to finish even on a loaded machine; the rest blocks for good
+        scheduler(processes=1, threads=2, timeout=2.0) as result,
     ):
         done = value(5)
         slow = busy_for(60.0)

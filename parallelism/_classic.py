@@ -34,7 +34,7 @@ from ._deferred import Deferred, Placeholder
 from ._errors import DuplicateTaskNameError, InvalidOptionError, NotCallableError
 from ._graph import Graph, TaskKind
 from ._result import SchedulerResult
-from ._scheduler import BACKENDS, _check_slots, run_graph
+from ._scheduler import check_backend_options, check_slots, run_graph
 from ._serialize import Step
 from ._task import TaskOptions, resolve_function
 from ._values import substitute
@@ -302,25 +302,10 @@ def task_scheduler(
     dask.distributed cluster, one started for the run or an existing one at ``address=`` or behind
     ``client=`` (docs/dask.md).
     """
-    process_slots = _check_slots("processes", processes)
-    thread_slots = _check_slots("threads", threads)
-    options = _backend_options(backend, address, client, processes)
+    process_slots = check_slots("processes", processes)
+    thread_slots = check_slots("threads", threads)
+    options = check_backend_options(backend, address, client, processes)
     return run_graph(record(tasks), processes=process_slots, threads=thread_slots, backend=backend, **options)
-
-
-def _backend_options(backend: str, address: str | None, client: Any, processes: int | None) -> dict[str, Any]:
-    """Check ``backend=`` and its options as ``scheduler(...)`` does; what ``run_graph`` gets from them."""
-    if backend not in BACKENDS:
-        raise InvalidOptionError(
-            f"backend={backend!r} is not known; choose one of {', '.join(map(repr, BACKENDS))}"
-        )
-    if backend == "dask":
-        from .backends import dask_options
-
-        return dask_options(address, client, processes)
-    if address is not None or client is not None:
-        raise InvalidOptionError('address= and client= are options of backend="dask"')
-    return {}
 
 
 def record(tasks: tuple[scheduled_task, ...]) -> Graph:

@@ -87,6 +87,7 @@ from ._state import (
     retry,
     start_ahead,
 )
+from ._task import check_timeout
 from ._workers import Backend, Completion, InlineBackend, LocalBackend
 from .observe.collector import record_run
 from .observe.progress import ProgressOption, check_progress, showing
@@ -471,7 +472,27 @@ class _Run:
         return result
 
 
-def _check_slots(name: str, value: int | None) -> int:
+def check_backend_options(
+    backend: str, address: str | None, client: Any, processes: int | None
+) -> dict[str, Any]:
+    """Check ``backend=`` and its options (``scheduler`` and ``task_scheduler`` alike).
+
+    Returns what :func:`run_graph` needs of them (the dask options; nothing for the others).
+    """
+    if backend not in BACKENDS:
+        raise InvalidOptionError(
+            f"backend={backend!r} is not known; choose one of {', '.join(map(repr, BACKENDS))}"
+        )
+    if backend == "dask":
+        from .backends import dask_options
+
+        return dask_options(address, client, processes)
+    if address is not None or client is not None:
+        raise InvalidOptionError('address= and client= are options of backend="dask"')
+    return {}
+
+
+def check_slots(name: str, value: int | None) -> int:
     if value is None:
         return os.cpu_count() or 1
     if type(value) is not int:
@@ -566,12 +587,8 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
         address: str | None = None,
         client: Any = None,
     ) -> None:
-        self._processes = _check_slots("processes", processes)
-        self._threads = _check_slots("threads", threads)
-        if backend not in BACKENDS:
-            raise InvalidOptionError(
-                f"backend={backend!r} is not known; choose one of {', '.join(map(repr, BACKENDS))}"
-            )
+        self._processes = check_slots("processes", processes)
+        self._threads = check_slots("threads", threads)
         if start_method is not None:
             import multiprocessing
 
@@ -583,17 +600,8 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
                 )
         if on_event is not None and not callable(on_event):
             raise InvalidOptionError(f"on_event= must be callable, not {type(on_event).__name__}")
-        if timeout is not None and (type(timeout) not in (int, float) or not timeout > 0):
-            raise InvalidOptionError(
-                f"timeout= must be a positive number of seconds or None, not {timeout!r}"
-            )
-        self._dask_options: dict[str, Any] = {}
-        if backend == "dask":
-            from .backends import dask_options
-
-            self._dask_options = dask_options(address, client, processes)
-        elif address is not None or client is not None:
-            raise InvalidOptionError('address= and client= are options of backend="dask"')
+        check_timeout(timeout)
+        self._dask_options = check_backend_options(backend, address, client, processes)
         self._backend = backend
         self._start_method = start_method
         self._on_event = on_event

@@ -26,7 +26,7 @@ from ._deferred import Deferred
 from ._errors import InvalidOptionError, NotCallableError, OutsideSchedulerError
 from ._graph import ACTIVE_GRAPH, TaskKind
 
-__all__ = ["Task", "TaskOptions", "process", "resolve_function", "thread"]
+__all__ = ["Task", "TaskOptions", "check_timeout", "process", "resolve_function", "thread"]
 
 P = ParamSpec("P")
 P2 = ParamSpec("P2")
@@ -75,10 +75,13 @@ class TaskOptions:
             )
         if type(self.retries) is not int or self.retries < 0:
             raise InvalidOptionError(f"retries= must be an int, 0 or more, not {self.retries!r}")
-        if self.timeout is not None and (type(self.timeout) not in (int, float) or not self.timeout > 0):
-            raise InvalidOptionError(
-                f"timeout= must be a positive number of seconds or None, not {self.timeout!r}"
-            )
+        check_timeout(self.timeout)
+
+
+def check_timeout(timeout: float | None) -> None:
+    """A timeout is a positive number of seconds, or None (a task's or a whole run's)."""
+    if timeout is not None and (type(timeout) not in (int, float) or not timeout > 0):
+        raise InvalidOptionError(f"timeout= must be a positive number of seconds or None, not {timeout!r}")
 
 
 _OPTION_NAMES = frozenset(f.name for f in fields(TaskOptions))

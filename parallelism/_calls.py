@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import Any, NamedTuple
 
 from ._errors import UnpicklableExceptionError, UnpicklableResultError
-from ._serialize import Frames, dumps, loads, loads_call
+from ._serialize import Frames, dumps, loads, loads_call, sole_owner
 
-__all__ = ["Reply", "call_live", "call_pickled", "invoke", "pack_exception"]
+__all__ = ["KeptValue", "Reply", "call_live", "call_pickled", "invoke", "pack_exception"]
 
 
 class Reply(NamedTuple):
@@ -69,18 +70,38 @@ def pack_exception(error: BaseException) -> tuple[Frames, str]:
     return data, text
 
 
+class KeptValue(NamedTuple):
+    """A value a worker keeps for the dependent chained behind it (``Reply.data`` then).
+
+    ``sole_owner``: that dependent may take the value's buffer over instead of copying it
+    (:func:`~parallelism._serialize.sole_owner`).
+    """
+
+    frames: Frames
+    sole_owner: bool
+
+
 def call_pickled(
     key: int,
     function: Callable[..., Any],
     payload: bytes,
     values: Mapping[int, Frames],
     is_async: bool,
+    *,
+    owned: Container[int] = (),
+    keep: bool = False,
 ) -> Reply:
-    """Run a process task from its pickled call; the outcome comes back pickled."""
+    """Run a process task from its pickled call; the outcome comes back pickled.
+
+    ``owned``: keys of ``values`` whose buffers the call may take over (``loads_call``).
+    ``keep``: the value stays in this process for a chained dependent; ``data`` is then a
+    :class:`KeptValue`.  It is pickled all the same, so a value that cannot be pickled fails the
+    task exactly as it would if it had to travel.
+    """
     started = time.time()
     begin = time.perf_counter()
     try:
-        args, kwargs = loads_call(payload, values)
+        args, kwargs = loads_call(payload, values, owned)
         value = invoke(function, args, kwargs, is_async)
     except BaseException as error:  # a task's failure, whatever it raised: report it
         elapsed = time.perf_counter() - begin
@@ -88,6 +109,7 @@ def call_pickled(
         del error
         return Reply(key, False, data, text, started, elapsed, time.time(), threading.get_ident())
     elapsed = time.perf_counter() - begin
+    refcount = sys.getrefcount(value)
     try:
         data = dumps(value)
     except Exception as error:
@@ -97,7 +119,11 @@ def call_pickled(
         )
         data, text = pack_exception(failure)
         return Reply(key, False, data, text, started, elapsed, time.time(), threading.get_ident())
-    return Reply(key, True, data, None, started, elapsed, time.time(), threading.get_ident())
+    finished, tid = time.time(), threading.get_ident()
+    if keep:
+        kept = KeptValue(data, sole_owner(value, refcount, data))
+        return Reply(key, True, kept, None, started, elapsed, finished, tid)
+    return Reply(key, True, data, None, started, elapsed, finished, tid)
 
 
 def call_live(

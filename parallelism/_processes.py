@@ -4,11 +4,16 @@ A worker is a long-lived, non-daemonic process (so a task may start processes of
 ``scheduler``) that runs one call at a time from its own duplex pipe.  Messages (``_wire``):
 
 * caller -> worker: ``("run", key, function_key, blob, payload, dep_keys, dep_frame_counts,
-  is_async, report_start)`` then the dependencies' frames; ``("batch", [(run, frames), ...])``,
-  several small calls in one write, run in order; ``None`` asks it to exit.
+  is_async, report_start, kept_deps, keep)`` then the dependencies' frames; ``("batch", [(run,
+  frames), ...])``, several small calls in one write, run in order; ``None`` asks it to exit.
 * worker -> caller: ``("started", key)`` (only when asked: tasks with a timeout), ``("log",
   fields)`` for each record of the ``parallelism`` loggers, ``("done", reply)`` then the frames
-  of the value or of the exception.
+  of the value or of the exception (none for a kept value).
+
+Chains: a call with ``keep`` leaves its value in the worker instead of sending it, for the one
+dependent the caller chained right behind it, whose ``kept_deps`` name it.  If that value is not
+there when the dependent comes up (the call failed), the dependent is skipped without a word:
+the caller cancels it when it learns of the failure.
 
 Robustness: a worker ignores SIGINT (Ctrl-C belongs to the caller, which stops its workers), and
 a watchdog thread ends it at once if the caller dies (the read end of a pipe that only the caller
@@ -30,18 +35,19 @@ import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import Any, NamedTuple
 
 import cloudpickle
 
 from . import _wire
-from ._calls import call_pickled
+from ._calls import KeptValue, call_pickled
 from ._log import record_fields
 from ._serialize import PROTOCOL, Frames
 from ._task import _lookup, importable_name, resolve_function
 
 __all__ = [
     "ProcessWorker",
+    "Queued",
     "crash_message",
     "function_blob",
     "load_function",
@@ -133,6 +139,8 @@ def worker_main(conn: Connection, alive: Connection, log_level: int, forked: boo
     logger.setLevel(log_level)
     logger.propagate = False
     functions: dict[int, Callable[..., Any]] = {}
+    kept: dict[int, KeptValue] = {}
+    """Values kept for the dependent chained behind the call that made them."""
     backlog: collections.deque[tuple[Any, Frames]] = collections.deque()
     while True:
         if backlog:
@@ -147,7 +155,9 @@ def worker_main(conn: Connection, alive: Connection, log_level: int, forked: boo
             if message[0] == "batch":  # several calls in one write: run them in order
                 backlog.extend(message[1])
                 continue
-        _, key, function_key, blob, payload, dep_keys, counts, is_async, report_start = message
+        _, key, function_key, blob, payload, dep_keys, counts, is_async, report_start, kept_deps, keep = (
+            message
+        )
         if blob is not None:
             functions[function_key] = load_function(blob)
         values: dict[int, Frames] = {}
@@ -156,16 +166,42 @@ def worker_main(conn: Connection, alive: Connection, log_level: int, forked: boo
             values[dep] = frames[position : position + count]
             position += count
         del frames
+        owned: list[int] = []
+        if kept_deps:
+            inputs = [kept.pop(dep, None) for dep in kept_deps]
+            if None in inputs:
+                continue  # an input failed: the caller cancels this call
+            for dep, kept_value in zip(kept_deps, inputs, strict=True):
+                assert kept_value is not None
+                values[dep] = kept_value.frames
+                if kept_value.sole_owner:
+                    owned.append(dep)
+            del inputs, kept_value
         if report_start:
             send(("started", key))
-        reply = call_pickled(key, functions[function_key], payload, values, is_async)
+        reply = call_pickled(key, functions[function_key], payload, values, is_async, owned=owned, keep=keep)
         del values
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
         data = reply.data
+        if type(data) is KeptValue:
+            kept[key] = data
+            data = ()
         send(("done", reply._replace(data=None)), data)
         del reply, data
+
+
+class Queued(NamedTuple):
+    """A task handed to a busy worker, to run after the ones before it."""
+
+    key: int
+    message: Any
+    frames: Frames
+    sent: bool
+    """Written into the pipe already (small ones are; a large one waits for its turn)."""
+    after: int | None
+    """The task it is chained behind, whose kept value it takes (``None``: not chained)."""
 
 
 class ProcessWorker:
@@ -189,8 +225,8 @@ class ProcessWorker:
         self.pid: int = self.process.pid
         self.running: int | None = None
         """Key of the task this worker is running, if any."""
-        self.queued: collections.deque[tuple[int, Any, list[Any], bool]] = collections.deque()
-        """Tasks handed ahead, to run after the current one: (key, message, frames, sent)."""
+        self.queued: collections.deque[Queued] = collections.deque()
+        """Tasks handed ahead, to run after the current one, in order."""
         self.started_at: float | None = None
         """``time.monotonic()`` when the running task reported its start (tasks with a timeout)."""
         self.functions: set[int] = set()

@@ -19,12 +19,22 @@ State (owned by this loop alone, in the caller's thread; workers never touch it)
 * ``_values``: the values a dependent still needs, by task key, with ``_consumers`` counting the
   dependents that have not started yet; a value is dropped when that count reaches zero, so it is
   kept only by a dependent that still needs it, by a live Deferred, or by ``continual=True``;
-* ``_records``: per task, what the ``SchedulerResult`` reports.
+* ``_records``: per task, what the ``SchedulerResult`` reports;
+* ``_chained``: tasks chained behind their input that have not started yet.
 
 Task selection policy: a task becomes READY when all its direct dependencies have succeeded.
 Ready tasks are taken by (priority, recording order), lower priority first and tasks without one
 after every prioritised task; a task starts as soon as its need fits the free slots, and a later
 ready task that fits may start while an earlier, larger one waits.
+
+Handing ahead (local backend): besides the tasks that fit, plain ready tasks are queued behind
+busy workers, up to a few each, so a worker starts its next task without waiting for this loop;
+they take a slot only when they start.  Chains: when a process task is dispatched whose only
+dependent is a plain process task waiting for nothing else, whose Deferred nobody holds and
+that nobody retries, that dependent is queued right behind it in the same worker (``_chain``):
+the value stays in the worker (handed over without a copy when nothing else refers to it), and
+the dependent starts in the slot its input frees.  Neither is done while a better-placed ready
+task or a larger waiting one has a claim on that slot (``_state.can_chain``, ``hand_ahead``).
 
 Admission rule: with ``processes=P, threads=T``, a process task that reserved ``p`` processes and
 ``t`` threads needs ``1 + p`` process slots and ``t`` thread slots; a thread task ``p`` and ``1 + t``.
@@ -65,6 +75,7 @@ from ._log import (
     cancelled_for_lack,
     emit,
     fallback_handler,
+    handle_forwarded,
     ran,
 )
 from ._result import RaiseException, SchedulerResult
@@ -78,14 +89,17 @@ from ._state import (
     TaskState,
     abandon_running,
     admit,
+    can_chain,
     cancel_pending,
     cancel_unfittable,
+    chain,
     finish,
     hand_ahead,
     new_run_state,
     requeue,
     retry,
     start_ahead,
+    unchain,
 )
 from ._task import check_timeout
 from ._workers import Backend, Completion, InlineBackend, LocalBackend
@@ -143,6 +157,13 @@ class _Record(NamedTuple):
 
 EventCallback = Callable[[events.Event], object]
 
+_CHAIN_DEPTH = 8
+"""Tasks chained one behind the other in one go; the next link waits for the chain's last value.
+
+A bound keeps what one worker is committed to (and its pipe) small, at the cost of one round
+trip through the loop per this many links.
+"""
+
 
 class _Run:
     """One run of one graph: the loop, its state, and the records it leaves."""
@@ -172,6 +193,9 @@ class _Run:
         self._dispatched_at: dict[int, float] = {}
         self._attempts: dict[int, int] = {}
         """Failed attempts so far of tasks with ``retries``."""
+        self._chaining = bool(getattr(backend, "can_chain", lambda: False)())
+        self._chained: set[int] = set()
+        """Tasks chained behind their input that have not started (``_chain``)."""
         self._loop_ids = (os.getpid(), threading.get_ident())
         self._began = self._ended = 0.0
         """When the run began and ended (``time.time()``), for ``parallelism.observe``."""
@@ -217,6 +241,8 @@ class _Run:
                 for completion in self._backend.wait(remaining):
                     self._complete(completion)
                     self._started_ahead(completion)
+                    for fields in completion.logs_after:
+                        handle_forwarded(fields)
         except BaseException as reason:
             self._backend.close(force=True)
             self._cancel_after_interrupt(reason)
@@ -238,7 +264,11 @@ class _Run:
                 self._cancel_dependent(cancellation)
 
     def _dispatch(self, key: int, *, ahead: bool = False) -> None:
-        """Hand a task to the backend (``ahead``: queued behind a busy worker's current task)."""
+        """Hand a task to the backend (``ahead``: queued behind a busy worker's current task).
+
+        A plain process dependent waiting only for this task may be chained behind it
+        (:meth:`_chain`).
+        """
         spec = self._specs[key]
         if spec.kind is TaskKind.EXTERNAL:
             self._settle_external(key)
@@ -252,21 +282,74 @@ class _Run:
         if self._on_event is not None:
             # kind._value_ is kind.value without the property call (events are built per task)
             self._notify(events.TaskStarted(spec.name, spec.kind._value_, now))
-        if ahead:
+        follower = self._follower(spec) if self._chaining else None
+        if follower is not None:
+            self._backend.start(spec, values, ahead=ahead, keep=True)  # type: ignore[call-arg]
+            self._chain(key, follower)
+        elif ahead:
             self._backend.start(spec, values, ahead=True)  # type: ignore[call-arg]
         else:
             self._backend.start(spec, values)
 
+    def _follower(self, spec: TaskSpec) -> int | None:
+        """The dependent to chain behind ``spec``, if its value need go nowhere else.
+
+        That is a process task whose one dependent is a plain process task waiting for nothing
+        else (``_state.can_chain``), with no live Deferred or ``continual`` wanting its value and
+        no retry that could need it again.  The value then stays in the worker that makes it.
+        """
+        if spec.kind is not TaskKind.PROCESS or spec.retries or spec.continual:
+            return None
+        dependents = self._state.dependents[spec.key]
+        if len(dependents) != 1:
+            return None
+        dependent = dependents[0]
+        follower = self._specs[dependent]
+        if follower.kind is not TaskKind.PROCESS or follower.retries:
+            return None
+        if self._graph.outcome_deferred(spec.key) is not None:
+            return None
+        return dependent if can_chain(self._state, spec.key, dependent) else None
+
+    def _chain(self, key: int, follower: int | None) -> None:
+        """Chain ``follower`` behind ``key`` in its worker, then its own follower, up to a depth.
+
+        A chained task starts when its worker finishes the one before it, without a round trip
+        through this loop; its start is reported then (``_started_ahead``).  Like a task handed
+        ahead, it keeps its inputs here until it starts (its worker may die first).
+        """
+        depth = 0
+        while follower is not None:
+            chain(self._state, follower)
+            self._chained.add(follower)
+            spec = self._specs[follower]
+            values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
+            depth += 1
+            following = self._follower(spec) if depth < _CHAIN_DEPTH else None
+            self._backend.start(  # type: ignore[call-arg]
+                spec, values, keep=following is not None, after=key
+            )
+            key, follower = follower, following
+
     def _started_ahead(self, completion: Completion) -> None:
         """Bookkeeping for tasks handed ahead: one started after this completion, or must go back."""
         if completion.next_key is not None:
-            start_ahead(self._state, completion.next_key)
-            spec = self._specs[completion.next_key]
+            key = completion.next_key
+            start_ahead(self._state, key)
+            spec = self._specs[key]
+            if key in self._chained:
+                self._chained.remove(key)
+                now = self._dispatched_at[key] = time.time()
+                if self._on_event is not None:
+                    self._notify(events.TaskStarted(spec.name, spec.kind._value_, now))
             if not spec.retries:
                 self._release_inputs(spec)
         for key in completion.requeue:
             requeue(self._state, key)
             self._dispatched_at.pop(key, None)
+        for key in completion.unchain:
+            unchain(self._state, key)
+            self._chained.remove(key)
 
     def _release_inputs(self, spec: TaskSpec) -> None:
         """The dependent has its inputs: values nobody else will consume can go."""
@@ -301,9 +384,8 @@ class _Run:
         if spec.retries:
             self._release_inputs(spec)
         if completion.ok:
-            value = completion.value
-            if self._consumers[key]:
-                assert value is not None
+            value = completion.value  # None when its worker kept it for a chained dependent
+            if value is not None and self._consumers[key]:
                 self._values[key] = value
             self._record(key, started, elapsed, None, value if spec.continual else None)
             self._graph.set_outcome(key, Outcome(TaskState.SUCCEEDED, value))
@@ -375,6 +457,7 @@ class _Run:
         if LOGGER.isEnabledFor(level):
             self._log_from_loop(level, cancelled_for_dependencies(name, causes))
         self._cancelled(key, DependencyError(f"{name!r} has been canceled", causes))
+        self._chained.discard(key)
         self._release_inputs(self._specs[key])
 
     def _cancelled(self, key: int, error: BaseException) -> None:

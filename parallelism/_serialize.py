@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import io
 import pickle
+import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import Any
 
 import cloudpickle
@@ -31,6 +32,7 @@ __all__ = [
     "dumps_call",
     "loads",
     "loads_call",
+    "sole_owner",
 ]
 
 PROTOCOL = 5
@@ -79,10 +81,39 @@ def dumps(obj: Any) -> Frames:
     return [stream, *(buffer.raw() for buffer in buffers)]
 
 
-def loads(frames: Frames) -> Any:
-    """The object :func:`dumps` pickled (its out-of-band buffers made writable if they were not)."""
-    buffers = [b if type(b) is bytearray else bytearray(b) for b in frames[1:]]
+def loads(frames: Frames, *, copy: bool = True) -> Any:
+    """The object :func:`dumps` pickled.
+
+    Its out-of-band buffers are copied into writable memory unless they are writable
+    ``bytearray``s already, or ``copy`` is false: the caller then vouches that nothing else will
+    ever use the memory they point to (see :func:`sole_owner`), and the object takes it over.
+    """
+    buffers = [b if type(b) is bytearray else bytearray(b) for b in frames[1:]] if copy else frames[1:]
     return pickle.loads(frames[0], buffers=buffers)
+
+
+def _refcount_of_fresh_local() -> int:
+    value = object()
+    return sys.getrefcount(value)
+
+
+_FRESH_REFCOUNT = _refcount_of_fresh_local()
+"""What ``sys.getrefcount(value)`` says of a local nothing else refers to (interpreter-specific)."""
+
+
+def sole_owner(value: Any, refcount: int, frames: Frames) -> bool:
+    """Whether ``frames`` may be unpickled without copying their buffer, once ``value`` is gone.
+
+    ``refcount`` is ``sys.getrefcount(value)`` taken in the caller's frame the way
+    :func:`_refcount_of_fresh_local` takes it, before ``value`` was pickled.  True only for the
+    plain case that matters: the value is one object that owns its one out-of-band buffer (a
+    NumPy array that is not a view) and nothing else refers to it.  Then a consumer that takes
+    the buffer over cannot be observed sharing it: nothing else can see the original.
+    """
+    if refcount > _FRESH_REFCOUNT or len(frames) != 2:
+        return False
+    buffer = frames[1]
+    return type(buffer) is memoryview and buffer.obj is value and getattr(value, "base", None) is None
 
 
 class _HolePickler(cloudpickle.Pickler):
@@ -116,27 +147,32 @@ def _no_holes(obj: object) -> None:
 
 
 class _HoleUnpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, values: Mapping[int, Frames]) -> None:
+    def __init__(self, data: bytes, values: Mapping[int, Frames], owned: Container[int]) -> None:
         super().__init__(io.BytesIO(data))
         self._values = values
+        self._owned = owned
         self._loaded: dict[int, Any] = {}
 
     def persistent_load(self, pid: Any) -> Any:
         key, steps = pid
         if key not in self._loaded:
-            self._loaded[key] = loads(self._values[key])
+            self._loaded[key] = loads(self._values[key], copy=key not in self._owned)
         return apply_steps(self._loaded[key], steps)
 
 
-def loads_call(data: bytes, values: Mapping[int, Frames]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def loads_call(
+    data: bytes, values: Mapping[int, Frames], owned: Container[int] = ()
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Unpickle a call recorded by :func:`dumps_call`, filling its holes from ``values``.
 
-    A placeholder step that raises propagates from here, failing the task that needed it.
+    The values of the keys in ``owned`` take their buffers over instead of copying them
+    (:func:`sole_owner`).  A placeholder step that raises propagates from here, failing the task
+    that needed it.
     """
     if not values:
         args, kwargs = pickle.loads(data)
     else:
-        args, kwargs = _HoleUnpickler(data, values).load()
+        args, kwargs = _HoleUnpickler(data, values, owned).load()
     return args, kwargs
 
 

@@ -7,8 +7,11 @@ Lifecycle (an illegal move raises :class:`InvalidTransitionError`)::
 
     PENDING --deps done--> READY --admitted--> RUNNING --> SUCCEEDED | FAILED
        |                     |                    |
-       +------> CANCELLED <--+--------------------+  (RUNNING -> CANCELLED: interrupts only)
-                                                  +--retry--> READY
+       +------> CANCELLED <--+--------------------+  (RUNNING -> CANCELLED: interrupts, and
+       |                                          |   a chained task whose input failed)
+       +------chained--------> RUNNING (ahead)    +--retry--> READY
+       ^                              |
+       +----unchained (its worker died before its input ran)
 
 Tasks are identified by their index in the graph (``key``).  A task's *need* is the pair of process
 and thread slots it occupies while running: ``(1 + p, t)`` for a process task, ``(p, 1 + t)`` for a
@@ -34,12 +37,14 @@ __all__ = [
     "TaskState",
     "admit",
     "cancel_unfittable",
+    "chain",
     "finish",
     "hand_ahead",
     "new_run_state",
     "requeue",
     "retry",
     "start_ahead",
+    "unchain",
 ]
 
 
@@ -63,9 +68,15 @@ class TaskState(enum.Enum):
 # Python-level __hash__ (this check runs three times for every task of a run).
 _FINISHED = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED)
 _ALLOWED: dict[str, tuple[TaskState, ...]] = {
-    "pending": (TaskState.READY, TaskState.CANCELLED),
+    "pending": (TaskState.READY, TaskState.CANCELLED, TaskState.RUNNING),
     "ready": (TaskState.RUNNING, TaskState.CANCELLED),
-    "running": (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.READY, TaskState.CANCELLED),
+    "running": (
+        TaskState.SUCCEEDED,
+        TaskState.FAILED,
+        TaskState.READY,
+        TaskState.CANCELLED,
+        TaskState.PENDING,
+    ),
     "succeeded": (),
     "failed": (),
     "cancelled": (),
@@ -105,6 +116,8 @@ class RunState:
     unfinished: int
     ahead: set[int] = field(default_factory=set)
     """RUNNING tasks handed to a busy worker ahead of time: they hold no slot until they start."""
+    chained: set[int] = field(default_factory=set)
+    """Tasks in ``ahead`` that were handed over before their last input finished (:func:`chain`)."""
 
     @property
     def done(self) -> bool:
@@ -241,12 +254,8 @@ def hand_ahead(state: RunState, need: Need, limit: int) -> list[int]:
     delays it.
     """
     heap = state.ready.get(need)
-    if limit <= 0 or not heap:
+    if limit <= 0 or not heap or _larger_waiting(state, need):
         return []
-    kind = 0 if need == PLAIN_PROCESS else 1
-    for other, waiting in state.ready.items():
-        if waiting and other != need and other[kind] > 0:
-            return []
     taken: list[int] = []
     while heap and len(taken) < limit:
         _, key = heapq.heappop(heap)
@@ -256,9 +265,43 @@ def hand_ahead(state: RunState, need: Need, limit: int) -> list[int]:
     return taken
 
 
+def _larger_waiting(state: RunState, need: Need) -> bool:
+    """Whether a ready task of the same kind as ``need`` (a plain kind) but larger waits for room."""
+    kind = 0 if need == PLAIN_PROCESS else 1
+    return any(waiting and other != need and other[kind] > 0 for other, waiting in state.ready.items())
+
+
+def can_chain(state: RunState, key: int, dependent: int) -> bool:
+    """Whether ``dependent`` may be handed, still PENDING, to the worker that runs ``key``.
+
+    It must be a plain process task whose only unfinished input is ``key`` (so it can start
+    right after it, in the same worker); and nothing must have a better claim on the slot ``key``
+    will free: no ready plain process task that comes before it and no larger process task
+    waiting for room.
+    """
+    if state.states[dependent] is not TaskState.PENDING or state.waiting[dependent] != 1:
+        return False
+    if state.needs[dependent] != PLAIN_PROCESS or _larger_waiting(state, PLAIN_PROCESS):
+        return False
+    heap = state.ready.get(PLAIN_PROCESS)
+    return not heap or state.order[dependent] < heap[0][0]
+
+
+def chain(state: RunState, key: int) -> None:
+    """Hand a PENDING task to the worker of its last unfinished input, to run right after it.
+
+    Like a task handed ahead it is RUNNING and holds no slot until :func:`start_ahead`; if that
+    input fails, :func:`finish` cancels it with the rest of the downstream.
+    """
+    _move(state, key, TaskState.RUNNING)
+    state.ahead.add(key)
+    state.chained.add(key)
+
+
 def start_ahead(state: RunState, key: int) -> None:
     """A task handed ahead has started (its worker finished the one before): it takes its slot."""
     state.ahead.remove(key)
+    state.chained.discard(key)
     need = state.needs[key]
     state.free_processes -= need[0]
     state.free_threads -= need[1]
@@ -272,9 +315,17 @@ def requeue(state: RunState, key: int) -> None:
     _push_ready(state, key)
 
 
+def unchain(state: RunState, key: int) -> None:
+    """A chained task's worker died before its input ran (the input is requeued): PENDING again."""
+    state.ahead.remove(key)
+    state.chained.remove(key)
+    _move(state, key, TaskState.PENDING)
+
+
 def _release(state: RunState, key: int) -> None:
     if key in state.ahead:  # it ended before it started (e.g. its input could not be sent)
         state.ahead.remove(key)
+        state.chained.discard(key)
         return
     need = state.needs[key]
     state.free_processes += need[0]
@@ -336,7 +387,11 @@ def _cancel_downstream(state: RunState, root: int, *, at_start: bool) -> list[Ca
         newly: list[int] = []
         for dependent in state.dependents[cause]:
             if state.states[dependent] is not TaskState.PENDING:
-                continue
+                if dependent not in state.chained:
+                    continue
+                # Chained behind the failed task: its worker skips it; it never holds a slot.
+                state.ahead.remove(dependent)
+                state.chained.remove(dependent)
             failed_deps = tuple(
                 dep
                 for dep in state.deps[dependent]

@@ -17,6 +17,7 @@ admitted task, :meth:`Backend.wait` for completions, and :meth:`Backend.close`.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import multiprocessing
 import os
@@ -31,7 +32,7 @@ from ._calls import Reply, call_live, call_pickled, pack_exception
 from ._errors import TaskTimeoutError, UnpicklableArgumentError, WorkerCrashedError
 from ._graph import Graph, TaskKind, TaskSpec
 from ._log import LOGGER, handle_forwarded
-from ._processes import ProcessWorker, crash_message, function_blob, stop_workers
+from ._processes import ProcessWorker, Queued, crash_message, function_blob, stop_workers
 from ._serialize import Frames, Value, apply_steps, loads
 from ._task import resolve_function
 from ._threads import ThreadPool
@@ -60,6 +61,14 @@ class Completion(NamedTuple):
     """A task handed ahead to the same worker, which started it right after this one."""
     requeue: tuple[int, ...] = ()
     """Tasks handed ahead to a worker that died: they never started, and are ready again."""
+    unchain: tuple[int, ...] = ()
+    """Tasks chained behind a task in ``requeue``: they wait for their input again."""
+    logs_after: tuple[dict[str, Any], ...] = ()
+    """Log records a worker sent after this completion, to handle once the loop has reported it.
+
+    A task chained behind this one may already be running and logging; its records must not be
+    printed before this task's own line.
+    """
 
 
 _AHEAD_DEPTH = 8
@@ -99,13 +108,17 @@ def thread_completion(reply: Reply) -> Completion:
     )  # fmt: skip
 
 
-def process_completion(reply: Reply, frames: Frames, pid: int) -> Completion:
-    """A process call's reply: the value stays pickled (frames); the exception is rebuilt."""
+def process_completion(reply: Reply, frames: Frames | None, pid: int) -> Completion:
+    """A process call's reply: the value stays pickled (frames); the exception is rebuilt.
+
+    ``frames`` is ``None`` for a value its worker kept (a chain): the caller never holds it.
+    """
     if reply.ok:
         return Completion(
-            reply.key, True, Value(data=frames), None, None,
+            reply.key, True, None if frames is None else Value(data=frames), None, None,
             reply.started, reply.elapsed, reply.finished, pid, reply.tid,
         )  # fmt: skip
+    assert frames is not None
     error: BaseException = loads(frames)
     return Completion(
         reply.key, False, None, error, reply.traceback,
@@ -174,6 +187,10 @@ class LocalBackend:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._threads.wake_read, selectors.EVENT_READ, None)
         self._outbox: dict[ProcessWorker, list[tuple[Any, Frames]]] = {}
+        self._keeping: dict[int, ProcessWorker] = {}
+        """Task started with ``keep`` -> its worker, until a dependent is chained behind it."""
+        self._kept: set[int] = set()
+        """Tasks whose value stays in their worker: their completion carries no value."""
         if start_method == "forkserver":
             # The server imports the worker code once; each worker it forks then has it already.
             self._context.set_forkserver_preload(["__main__", "parallelism._processes"])
@@ -185,7 +202,21 @@ class LocalBackend:
 
     # -- start ---------------------------------------------------------------------------------
 
-    def start(self, spec: TaskSpec, values: dict[int, Value], ahead: bool = False) -> None:
+    def start(
+        self,
+        spec: TaskSpec,
+        values: dict[int, Value],
+        ahead: bool = False,
+        *,
+        keep: bool = False,
+        after: int | None = None,
+    ) -> None:
+        """Start a task, or hand it ahead to a busy worker.
+
+        ``keep``: the worker keeps the value, for the dependent that is chained behind it next.
+        ``after``: chain this task behind that one (which was started with ``keep``), in the same
+        worker, taking its value there; ``values`` then holds only its other inputs.
+        """
         function = self._graph.functions[spec.function_key]
         if spec.kind is TaskKind.THREAD:
             resolve = thread_resolver(self._graph, spec, values)
@@ -201,12 +232,23 @@ class LocalBackend:
             if spec.timeout is not None:
                 self._thread_deadlines[key] = time.monotonic() + spec.timeout
             return
+        if after is not None:
+            chained_to = self._keeping.pop(after, None)
+            if chained_to is None:
+                return  # its input never reached a worker: it fails, and this is cancelled with it
+            worker = chained_to
         try:
             inputs = pickled_inputs(spec, values)
         except UnpicklableArgumentError as error:
+            if after is not None:  # it is in no worker's queue: drop what is chained behind it
+                self._keeping.pop(spec.key, None)
             self._done.append(failed_completion(spec.key, error))
             return
-        worker = self._busiest_queue_shortest() if ahead else self._idle_worker()
+        if after is None:
+            worker = self._busiest_queue_shortest() if ahead else self._idle_worker()
+        if keep:
+            self._keeping[spec.key] = worker
+            self._kept.add(spec.key)
         blob = None
         if spec.function_key not in worker.functions:
             blob = self._function_blob(spec.function_key, function)
@@ -216,8 +258,9 @@ class LocalBackend:
         message = (
             "run", spec.key, spec.function_key, blob, spec.payload, dep_keys,
             [len(inputs[dep]) for dep in dep_keys], spec.is_async, spec.timeout is not None,
+            () if after is None else (after,), keep,
         )  # fmt: skip
-        if not ahead:
+        if not ahead and after is None:
             worker.running = spec.key
             worker.started_at = None
             self._send(worker, message, frames)
@@ -225,10 +268,14 @@ class LocalBackend:
         # Small messages go into the worker's pipe now (it reads them when it is free); a large
         # one waits here, so that writing it can never block the loop while the worker is busy.
         small = len(spec.payload or b"") + sum(memoryview(f).nbytes for f in frames) <= _AHEAD_BYTES
-        send_now = small and (not worker.queued or worker.queued[-1][3])  # keep the order
+        send_now = small and (not worker.queued or worker.queued[-1].sent)  # keep the order
         if send_now:
             self._send(worker, message, frames)
-        worker.queued.append((spec.key, message, frames, send_now))
+        worker.queued.append(Queued(spec.key, message, frames, send_now, after))
+
+    def can_chain(self) -> bool:
+        """This backend runs a dependent in the worker that holds its input (``start(after=)``)."""
+        return True
 
     def room_ahead(self) -> tuple[int, int]:
         """How many plain (process, thread) tasks may be handed ahead now.
@@ -389,19 +436,30 @@ class LocalBackend:
     def _handle(self, worker: ProcessWorker, message: Any, frames: Frames) -> None:
         kind = message[0]
         if kind == "log":
-            handle_forwarded(message[1])
+            if self._done:  # completions the loop has not reported yet: keep the order
+                last = self._done[-1]
+                self._done[-1] = last._replace(logs_after=(*last.logs_after, message[1]))
+            else:
+                handle_forwarded(message[1])
         elif kind == "started":
             worker.started_at = time.monotonic()
         else:
             reply: Reply = message[1]
-            completion = process_completion(reply, frames, worker.pid)
+            value_frames: Frames | None = frames
+            if reply.key in self._kept:
+                self._kept.remove(reply.key)
+                if reply.ok:
+                    value_frames = None  # its worker kept it for the task chained behind it
+            completion = process_completion(reply, value_frames, worker.pid)
             worker.started_at = None
+            if not reply.ok:
+                self._drop_chained(worker, reply.key)
             if worker.queued:
-                next_key, next_message, next_frames, sent = worker.queued.popleft()
-                if not sent:
-                    self._send(worker, next_message, next_frames)
-                worker.running = next_key
-                completion = completion._replace(next_key=next_key)
+                following = worker.queued.popleft()
+                if not following.sent:
+                    self._send(worker, following.message, following.frames)
+                worker.running = following.key
+                completion = completion._replace(next_key=following.key)
             else:
                 worker.running = None
                 self._idle.append(worker)
@@ -429,12 +487,41 @@ class LocalBackend:
             self._done.append(self._with_requeue(failed_completion(spec.key, error), worker))
         worker.release()
 
-    @staticmethod
-    def _with_requeue(completion: Completion, worker: ProcessWorker) -> Completion:
-        """The tasks queued behind a worker that is gone never started: they go back to ready."""
-        queued = tuple(key for key, _, _, _ in worker.queued)
+    def _with_requeue(self, completion: Completion, worker: ProcessWorker) -> Completion:
+        """The tasks queued behind a worker that is gone never started: they go back to ready.
+
+        Except those chained behind the task that failed with it: they are cancelled with it.
+        """
+        self._drop_chained(worker, completion.key)
+        if not worker.queued:
+            return completion
+        for entry in worker.queued:
+            self._kept.discard(entry.key)
+            self._keeping.pop(entry.key, None)
+        requeue = tuple(entry.key for entry in worker.queued if entry.after is None)
+        unchain = tuple(entry.key for entry in worker.queued if entry.after is not None)
         worker.queued.clear()
-        return completion._replace(requeue=queued) if queued else completion
+        return completion._replace(requeue=requeue, unchain=unchain)
+
+    def _drop_chained(self, worker: ProcessWorker, failed: int) -> None:
+        """Take out of the worker's queue what is chained behind ``failed`` (and behind those).
+
+        The worker skips them itself (their input is not there); the loop cancels them when it
+        learns of the failure.  The others chained further down the queue wait for inputs that
+        are requeued with the worker's death (``Completion.unchain``).
+        """
+        self._kept.discard(failed)
+        self._keeping.pop(failed, None)
+        gone = {failed}
+        remaining: collections.deque[Queued] = collections.deque()
+        for entry in worker.queued:
+            if entry.after in gone:
+                gone.add(entry.key)
+                self._kept.discard(entry.key)
+                self._keeping.pop(entry.key, None)
+            else:
+                remaining.append(entry)
+        worker.queued = remaining
 
     def _retire(self, worker: ProcessWorker) -> None:
         """Forget a worker (it is dead or being killed); the next task starts a new one."""

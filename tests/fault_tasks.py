@@ -146,3 +146,9 @@ def big_array(size: int) -> Any:
     import numpy
 
     return numpy.full(size, 7, dtype=numpy.uint8)
+
+
+@process
+def first_byte(data: bytes) -> int:
+    """Consumes a large value cheaply."""
+    return data[0]

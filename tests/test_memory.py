@@ -30,11 +30,27 @@ CHAIN = textwrap.dedent(
 )
 
 
-def _last_number_printed_by(script: str) -> int:
+PAIRS = textwrap.dedent(
+    """
+    import resource, sys
+    from parallelism import scheduler
+    from tests.fault_tasks import first_byte, grow
+
+    SIZE = int(sys.argv[1])
+    if __name__ == "__main__":
+        with scheduler(processes=2, threads=1):
+            firsts = [first_byte(grow(None, i, SIZE)) for i in range(4)]
+        assert [d.result() for d in firsts] == [0, 1, 2, 3]
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    """
+)
+
+
+def _last_number_printed_by(script: str, *args: str) -> int:
     """Run ``script`` in a fresh interpreter (memory is measured per process) and read its answer."""
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300,
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=300,
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -43,8 +59,18 @@ def _last_number_printed_by(script: str) -> int:
 
 def test_a_chain_of_large_values_runs_in_bounded_memory() -> None:
     peak_mb = _last_number_printed_by(CHAIN)
-    # 30 values of 50 MB pass through the caller; keeping them all would need 1,500 MB.
+    # 30 values of 50 MB; keeping them all would need 1,500 MB.  Only the last one, which the
+    # caller keeps, comes to the caller (the others stay in their worker, see the next test).
     assert peak_mb < 400, f"the caller peaked at {peak_mb} MB"
+
+
+def test_a_value_only_its_one_consumer_needs_never_enters_the_caller() -> None:
+    # Each 150 MB value is consumed by one process task and by nobody else: it stays in the
+    # worker that made it (a chain).  Had one of them come through the caller, its peak would be
+    # at least 150 MB above that of the same run with 1 KB values.
+    small = _last_number_printed_by(PAIRS, str(1024))
+    large = _last_number_printed_by(PAIRS, str(150 * 1024 * 1024))
+    assert large - small < 60, f"the caller peaked at {large} MB, against {small} MB for small values"
 
 
 def _recorded_bytes_per_task(count: int) -> float:

@@ -214,3 +214,67 @@ def test_a_task_ending_before_it_started_ahead_frees_nothing() -> None:
     finish(state, 0, succeeded=True)
     assert state.free_processes == 1
     assert state.done
+
+
+def test_a_chained_task_runs_after_its_input_in_that_inputs_slot() -> None:
+    from parallelism._state import can_chain, chain, start_ahead
+
+    state = make([[], [0], [1]], capacity=(1, 0))
+    assert admit(state) == [0]
+    assert can_chain(state, 0, 1)
+    chain(state, 1)  # PENDING -> RUNNING, holding no slot
+    assert state.states[1] is TaskState.RUNNING and state.free_processes == 0
+    assert can_chain(state, 1, 2)
+    chain(state, 2)
+    finish(state, 0, succeeded=True)
+    assert state.states[2] is TaskState.RUNNING  # not made READY: it is in a worker's hands
+    start_ahead(state, 1)
+    assert (state.free_processes, state.ahead, state.chained) == (0, {2}, {2})
+    finish(state, 1, succeeded=True)
+    start_ahead(state, 2)
+    finish(state, 2, succeeded=True)
+    assert state.done and state.free_processes == 1
+
+
+def test_a_failed_input_cancels_what_is_chained_behind_it() -> None:
+    from parallelism._state import chain
+
+    state = make([[], [0], [1], [2]], capacity=(1, 0))
+    admit(state)
+    chain(state, 1)
+    chain(state, 2)
+    _, cancelled = finish(state, 0, succeeded=False)
+    assert [(c.key, c.causes) for c in cancelled] == [(1, (0,)), (2, (1,)), (3, (2,))]
+    assert state.ahead == set() and state.chained == set()
+    assert state.done and state.free_processes == 1
+
+
+def test_a_chained_task_whose_worker_died_before_its_input_ran_waits_again() -> None:
+    from parallelism._state import chain, hand_ahead, requeue, unchain
+
+    state = make([[], [], [1]], capacity=(1, 0))
+    admit(state)
+    assert hand_ahead(state, P1, 1) == [1]
+    chain(state, 2)
+    finish(state, 0, succeeded=False)  # the worker died running 0: 1 and 2 never started
+    requeue(state, 1)
+    unchain(state, 2)
+    assert (state.states[1], state.states[2]) == (TaskState.READY, TaskState.PENDING)
+    assert admit(state) == [1]
+    finish(state, 1, succeeded=True)
+    assert admit(state) == [2]
+
+
+def test_a_dependent_is_not_chained_when_the_slot_is_owed_to_another() -> None:
+    from parallelism._state import can_chain
+
+    state = make([[], [], [0, 1], [0]], capacity=(1, 0))
+    admit(state)
+    assert not can_chain(state, 0, 2)  # it also waits for task 1
+    assert not can_chain(state, 0, 3)  # task 1 is ready and recorded before it
+    waiting_larger = make([[], [0], []], needs=[P1, P1, (2, 0)], capacity=(2, 0))
+    assert admit(waiting_larger) == [0]
+    assert not can_chain(waiting_larger, 0, 1)  # task 2 waits for both slots
+    prioritised = make([[], [0], []], priorities=[None, 0, None], capacity=(1, 0))
+    admit(prioritised)
+    assert can_chain(prioritised, 0, 1)  # its priority beats the ready task 2

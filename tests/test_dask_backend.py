@@ -676,8 +676,11 @@ def test_ctrl_c_stops_the_run_and_closes_our_cluster(tmp_path: Path) -> None:
     script.write_text(
         textwrap.dedent(
             """
-            import os, sys, threading
+            import os, signal, sys, threading
             from parallelism import process, scheduler
+
+            # Ctrl-C as a terminal delivers it, whatever SIGINT disposition the test run inherited.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
             @process
             def announce_and_wait() -> int:

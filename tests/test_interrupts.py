@@ -21,10 +21,14 @@ import pytest
 
 SCRIPT = textwrap.dedent(
     """
-    import sys
+    import signal, sys
     from parallelism import scheduler, thread
     from tests.fault_tasks import nested_blocking, report_pid_and_block, value
     import threading
+
+    # Ctrl-C as a terminal delivers it, even when the test run itself was started with SIGINT
+    # ignored (a background job of a non-interactive shell), which this process would inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     @thread
     def thread_blocks() -> int:

@@ -88,6 +88,11 @@ class ThreadPool(Generic[C]):
         ``all_of_them``: return them anyway (a thread was abandoned, so the one they wait for
         may never come).
         """
+        if not self._ahead or (self._idle <= 0 and not all_of_them):
+            # Read without the lock: the loop calls this after taking the completions of the
+            # threads that went idle, and a thread counts itself idle before it adds its
+            # completion, so an idle thread is never missed here.
+            return []
         with self._lock:
             if not self._ahead or (self._idle <= 0 and not all_of_them):
                 return []
@@ -134,7 +139,10 @@ class ThreadPool(Generic[C]):
                 else:
                     self._idle += 1
                 self.done.append(completion)
-                os.write(self._wake_write, b"\0")
+                # Wake the loop only if it may be waiting: it drains the deque before it waits
+                # again, so a completion joining others that are already there needs no byte.
+                if len(self.done) == 1:
+                    os.write(self._wake_write, b"\0")
 
     def close(self, *, wait: bool) -> None:
         """Stop the threads and close the pipe; ``wait=False`` abandons running calls.

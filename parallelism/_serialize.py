@@ -183,21 +183,19 @@ class Value:
     thread task's value is live and is pickled only if a process task consumes it.
     """
 
-    __slots__ = ("_data", "_obj")
+    __slots__ = ("_data", "_lock", "_obj")
 
     _MISSING: Any = object()
-    _unpickling = threading.Lock()
-    """One lock for all values: only a first unpickle takes it (a lock per value would cost
-    more, in a run of tiny thread tasks, than every unpickle it would ever wait for)."""
 
     def __init__(self, *, obj: Any = _MISSING, data: Frames | None = None) -> None:
         self._obj = obj
         self._data = data
+        self._lock = threading.Lock()
 
     def live(self) -> Any:
         """The value as an object (unpickled once, by whichever thread asks first)."""
         if self._obj is Value._MISSING:
-            with Value._unpickling:
+            with self._lock:
                 if self._obj is Value._MISSING:
                     assert self._data is not None
                     self._obj = loads(self._data)

@@ -32,7 +32,7 @@ from typing import Any
 
 from ._deferred import Deferred, Placeholder
 from ._errors import DuplicateTaskNameError, InvalidOptionError, NotCallableError
-from ._graph import Graph, TaskKind
+from ._graph import CallTemplate, Graph, TaskKind
 from ._result import SchedulerResult
 from ._scheduler import check_backend_options, check_slots, run_graph
 from ._serialize import Step
@@ -337,19 +337,22 @@ def record(tasks: tuple[scheduled_task, ...]) -> Graph:
     for index in _recording_order(tasks, deps):
         task = tasks[index]
         function = resolve_function(task.target)  # a @process/@thread task: its plain function
+        template = CallTemplate(
+            task._kind,
+            function,
+            task.name,
+            True,
+            task.processes,
+            task.threads,
+            ranks[index],
+            task.continual,
+            inspect.iscoroutinefunction(function),
+        )
         deferreds[task] = graph.add(
-            kind=task._kind,
-            function=function,
-            name=task.name,
-            explicit_name=True,
-            args=substitute(task.args, engine_placeholder, ReturnValue),
-            kwargs=substitute(task.kwargs, engine_placeholder, ReturnValue),
-            processes=task.processes,
-            threads=task.threads,
-            priority=ranks[index],
-            continual=task.continual,
-            is_async=inspect.iscoroutinefunction(function),
-            order_deps=tuple(deferreds[dependency] for dependency in task.dependencies),
+            template,
+            substitute(task.args, engine_placeholder, ReturnValue),
+            substitute(task.kwargs, engine_placeholder, ReturnValue),
+            tuple(deferreds[dependency] for dependency in task.dependencies),
         )
     return graph
 

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import itertools
+import pickle
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from ._deferred import Deferred, Outcome
+from ._deferred import Deferred, Outcome, Placeholder
 from ._errors import DuplicateTaskNameError, ForeignDeferredError, UnpicklableArgumentError
 from ._result import SchedulerResult
-from ._serialize import Hole, dumps_call
+from ._serialize import PROTOCOL, Hole, TopHole, dumps_call, dumps_call_with_top_holes
 from ._state import TaskState
 
-__all__ = ["ACTIVE_GRAPH", "Graph", "TaskKind", "TaskSpec", "find_deferreds"]
+__all__ = ["ACTIVE_GRAPH", "CallTemplate", "Graph", "TaskKind", "TaskSpec", "find_deferreds"]
 
 
 class TaskKind(enum.Enum):
@@ -66,6 +68,26 @@ class TaskSpec(NamedTuple):
 
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
+"""Argument types that can neither be nor hold a Deferred, and that plain pickle always gets right."""
+
+
+class CallTemplate(NamedTuple):
+    """What every call of one task shares: made once per task (and per ``options``), not per call."""
+
+    kind: TaskKind
+    function: Callable[..., Any]
+    name: str
+    """The explicit name, or the base of the default names (``f``, ``f-2``, ...)."""
+    explicit_name: bool
+    processes: int
+    threads: int
+    priority: float | None
+    continual: bool
+    is_async: bool
+    retries: int = 0
+    timeout: float | None = None
+
 
 ACTIVE_GRAPH: contextvars.ContextVar[Graph | None] = contextvars.ContextVar(
     "parallelism_active_graph", default=None
@@ -84,6 +106,27 @@ def find_deferreds(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Deferr
     _walk(args, found)
     if kwargs:
         _walk(kwargs.values(), found)
+    return found
+
+
+def _passed_directly(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> list[tuple[int | str, Deferred[Any]]] | None:
+    """The Deferreds and their places when every argument is a Deferred or of a plain type.
+
+    ``None`` when some argument is anything else (a container, which may hold Deferreds, or an
+    object): then the general walk and the hole-writing Pickler are needed.
+    """
+    found: list[tuple[int | str, Deferred[Any]]] = []
+    places: Iterable[tuple[int | str, Any]] = enumerate(args)
+    if kwargs:
+        places = itertools.chain(places, kwargs.items())
+    for where, argument in places:
+        kind = type(argument)
+        if kind is Deferred or kind is Placeholder:
+            found.append((where, argument))
+        elif kind not in _PLAIN:
+            return None
     return found
 
 
@@ -193,45 +236,67 @@ class Graph:
 
     def add(
         self,
-        *,
-        kind: TaskKind,
-        function: Callable[..., Any],
-        name: str,
-        explicit_name: bool,
+        template: CallTemplate,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        processes: int,
-        threads: int,
-        priority: float | None,
-        continual: bool,
-        is_async: bool,
         order_deps: tuple[Deferred[Any], ...] = (),
-        retries: int = 0,
-        timeout: float | None = None,
     ) -> Deferred[Any]:
-        """Record one call and return its Deferred."""
-        name = self.name_for(name, explicit_name)
-        found = find_deferreds(args, kwargs)
+        """Record one call of the task ``template`` describes, and return its Deferred.
+
+        This runs once per recorded call, so it takes the common case -- arguments of plain
+        types only, hence no dependency -- without a walk or a Pickler.
+        """
+        kind = template.kind
+        name = self.name_for(template.name, template.explicit_name)
+        plain = True
+        for argument in args:
+            if type(argument) not in _PLAIN:
+                plain = False
+                break
+        if plain and kwargs:
+            for argument in kwargs.values():
+                if type(argument) not in _PLAIN:
+                    plain = False
+                    break
         deps: tuple[int, ...] = ()
-        holes: dict[int, Hole] = {}
-        order_only: list[int] = []
-        if found or order_deps:
-            keys: dict[int, None] = {}
-            for deferred in found:
-                key = self.key_of(deferred, name)
-                keys[key] = None
-                holes[id(deferred)] = (key, deferred._steps()[1])
-            for deferred in order_deps:
-                dep = self.key_of(deferred, name)
-                if dep not in keys:
-                    keys[dep] = None
-                    order_only.append(dep)
-            deps = tuple(keys)
         payload: bytes | None = None
-        if kind is TaskKind.PROCESS:
-            payload = self._pickle_call(name, args, kwargs, holes)
         key = len(self.specs)
-        self.order_edges.update((dep, key) for dep in order_only)
+        top = None if plain or order_deps else _passed_directly(args, kwargs)
+        if plain and not order_deps:
+            if kind is TaskKind.PROCESS:
+                payload = pickle.dumps((args, kwargs, ()), PROTOCOL)
+        elif top is not None:  # every Deferred is an argument itself: the common pipeline shape
+            top_holes: list[TopHole] = []
+            for where, deferred in top:
+                source, steps = deferred._steps()
+                dep = source._key if source._graph is self else self.key_of(deferred, name)
+                top_holes.append((where, dep, steps))
+            deps = tuple(dict.fromkeys(dep for _, dep, _ in top_holes))
+            key = len(self.specs)  # after the external nodes key_of may have added
+            if kind is TaskKind.PROCESS:
+                payload = self._pickle_call(name, args, kwargs, {}, tuple(top_holes))
+        else:
+            holes: dict[int, Hole] = {}
+            found = find_deferreds(args, kwargs)
+            if found or order_deps:
+                keys: dict[int, None] = {}
+                for deferred in found:
+                    dep = self.key_of(deferred, name)
+                    keys[dep] = None
+                    holes[id(deferred)] = (dep, deferred._steps()[1])
+                order_only: list[int] = []
+                for deferred in order_deps:
+                    dep = self.key_of(deferred, name)
+                    if dep not in keys:
+                        keys[dep] = None
+                        order_only.append(dep)
+                deps = tuple(keys)
+                key = len(self.specs)  # after the external nodes key_of may have added
+                self.order_edges.update((dep, key) for dep in order_only)
+            if kind is TaskKind.PROCESS:
+                payload = self._pickle_call(name, args, kwargs, holes)
+        function = template.function
+        thread = kind is TaskKind.THREAD
         self.specs.append(
             TaskSpec(
                 key,
@@ -239,17 +304,17 @@ class Graph:
                 kind,
                 function,
                 self.function_key(function),
-                args if kind is TaskKind.THREAD else None,
-                kwargs if kind is TaskKind.THREAD else None,
+                args if thread else None,
+                kwargs if thread else None,
                 payload,
                 deps,
-                processes,
-                threads,
-                priority,
-                continual,
-                is_async,
-                retries,
-                timeout,
+                template.processes,
+                template.threads,
+                template.priority,
+                template.continual,
+                template.is_async,
+                template.retries,
+                template.timeout,
             )
         )
         self.names[name] = key
@@ -259,9 +324,23 @@ class Graph:
 
     @staticmethod
     def _pickle_call(
-        name: str, args: tuple[Any, ...], kwargs: dict[str, Any], holes: dict[int, Hole]
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        holes: dict[int, Hole],
+        top_holes: tuple[TopHole, ...] = (),
     ) -> bytes:
         try:
+            if top_holes:  # leave the Deferreds out: the worker puts the values in their places
+                positional = list(args)
+                keywords = kwargs
+                for where, _, _ in top_holes:
+                    if isinstance(where, int):
+                        positional[where] = None
+                    else:
+                        keywords = keywords if keywords is not kwargs else dict(kwargs)
+                        keywords[where] = None
+                return dumps_call_with_top_holes(tuple(positional), keywords, top_holes)
             return dumps_call(args, kwargs, (lambda obj: holes.get(id(obj))) if holes else None)
         except Exception as error:
             culprit = _first_unpicklable(args, kwargs)

@@ -25,11 +25,13 @@ import cloudpickle
 __all__ = [
     "PROTOCOL",
     "Hole",
+    "TopHole",
     "Value",
     "apply_steps",
     "Frames",
     "dumps",
     "dumps_call",
+    "dumps_call_with_top_holes",
     "loads",
     "loads_call",
     "sole_owner",
@@ -42,6 +44,8 @@ Frames = list[Any]
 """A pickled value: the pickle stream, then its protocol-5 out-of-band buffers (bytes-like)."""
 Hole = tuple[int, tuple[Step, ...]]
 """Where a Deferred stood in a call: the key of the task whose value fills it, and the steps."""
+TopHole = tuple[int | str, int, tuple[Step, ...]]
+"""A Deferred passed as an argument itself: its position (or keyword), its key and steps."""
 
 # Types whose pickle never refers to a module, so plain pickle is always right for them.
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
@@ -136,10 +140,21 @@ def dumps_call(
         and all(type(a) in _PLAIN for a in args)
         and all(type(v) in _PLAIN for v in kwargs.values())
     ):
-        return pickle.dumps((args, kwargs), PROTOCOL)
+        return pickle.dumps((args, kwargs, ()), PROTOCOL)
     buffer = io.BytesIO()
-    _HolePickler(buffer, holes or _no_holes).dump((args, kwargs))
+    _HolePickler(buffer, holes or _no_holes).dump((args, kwargs, ()))
     return buffer.getvalue()
+
+
+def dumps_call_with_top_holes(
+    args: tuple[Any, ...], kwargs: dict[str, Any], top_holes: tuple[TopHole, ...]
+) -> bytes:
+    """Pickle a call whose Deferreds are all arguments themselves (``f(a, b=d)``), not nested.
+
+    The common shape of a pipeline; it needs no Pickler with persistent ids: the Deferreds are
+    left out (``None`` in their place) and their places listed in ``top_holes``.
+    """
+    return pickle.dumps((args, kwargs, top_holes), PROTOCOL)
 
 
 def _no_holes(obj: object) -> None:
@@ -151,13 +166,13 @@ class _HoleUnpickler(pickle.Unpickler):
         super().__init__(io.BytesIO(data))
         self._values = values
         self._owned = owned
-        self._loaded: dict[int, Any] = {}
+        self.loaded: dict[int, Any] = {}
 
     def persistent_load(self, pid: Any) -> Any:
         key, steps = pid
-        if key not in self._loaded:
-            self._loaded[key] = loads(self._values[key], copy=key not in self._owned)
-        return apply_steps(self._loaded[key], steps)
+        if key not in self.loaded:
+            self.loaded[key] = loads(self._values[key], copy=key not in self._owned)
+        return apply_steps(self.loaded[key], steps)
 
 
 def loads_call(
@@ -170,9 +185,22 @@ def loads_call(
     that needed it.
     """
     if not values:
-        args, kwargs = pickle.loads(data)
-    else:
-        args, kwargs = _HoleUnpickler(data, values, owned).load()
+        args, kwargs, top_holes = pickle.loads(data)
+        return args, kwargs
+    unpickler = _HoleUnpickler(data, values, owned)
+    args, kwargs, top_holes = unpickler.load()
+    if top_holes:
+        filled = list(args)
+        loaded = unpickler.loaded
+        for where, key, steps in top_holes:
+            if key not in loaded:
+                loaded[key] = loads(values[key], copy=key not in owned)
+            value = apply_steps(loaded[key], steps)
+            if type(where) is int:
+                filled[where] = value
+            else:
+                kwargs[where] = value
+        args = tuple(filled)
     return args, kwargs
 
 

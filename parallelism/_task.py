@@ -24,7 +24,7 @@ from typing_extensions import ParamSpec
 
 from ._deferred import Deferred
 from ._errors import InvalidOptionError, NotCallableError, OutsideSchedulerError
-from ._graph import ACTIVE_GRAPH, TaskKind
+from ._graph import ACTIVE_GRAPH, CallTemplate, TaskKind
 
 __all__ = ["Task", "TaskOptions", "check_timeout", "process", "resolve_function", "thread"]
 
@@ -122,6 +122,20 @@ class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
         self._self_bound_to = bound_to
         self._self_static = static
         """It decorated a staticmethod: reading it from an instance binds nothing."""
+        self._self_template = CallTemplate(
+            kind,
+            function,
+            options.name if options.name is not None else function.__name__,
+            options.name is not None,
+            options.processes,
+            options.threads,
+            options.priority,
+            options.continual,
+            self._self_is_async,
+            options.retries,
+            options.timeout,
+        )
+        """What every call records (made once here: recording is per call)."""
 
     @property
     def kind(self) -> TaskKind:
@@ -151,25 +165,10 @@ class Task(wrapt.ObjectProxy, Generic[P, R_co]):  # type: ignore[type-arg]
                 f"records work for a block to run. Open a block, or call the plain function "
                 f"directly with {name}.__wrapped__(...)"
             )
-        options: TaskOptions = self._self_options
         bound_to = self._self_bound_to
         if bound_to is not None:
             args = (bound_to, *args)
-        return graph.add(
-            kind=self._self_kind,
-            function=function,
-            name=options.name if options.name is not None else function.__name__,
-            explicit_name=options.name is not None,
-            args=args,
-            kwargs=kwargs,
-            processes=options.processes,
-            threads=options.threads,
-            priority=options.priority,
-            continual=options.continual,
-            is_async=self._self_is_async,
-            retries=options.retries,
-            timeout=options.timeout,
-        )
+        return graph.add(self._self_template, args, kwargs)
 
     def options(self, **overrides: Any) -> Task[P, R_co]:
         """A copy of this task with other options, e.g. ``crunch.options(name="first")(1)``."""

@@ -202,6 +202,18 @@ def test_deferreds_nested_in_containers_become_their_values(backend: str) -> Non
     assert fan_in.result() == 29
 
 
+def test_deferreds_passed_by_keyword_and_more_than_once(backend: str) -> None:
+    with scheduler(processes=2, threads=2, backend=backend):
+        four = square(2.0)
+        half = divide(b=four, a=2.0)
+        one = divide(four, b=four)
+        two = divide(8.0, b=square(2.0))  # its input's Deferred is not kept
+        thread_half = thread_divide(a=2.0, b=four)
+        deps = echo([four, {"k": four}])  # nested, beside the same Deferred passed directly
+    assert (half.result(), one.result(), two.result(), thread_half.result()) == (0.5, 1.0, 2.0, 0.5)
+    assert deps.result() == [4.0, {"k": 4.0}]
+
+
 def test_names_are_numbered_and_explicit_names_kept(backend: str) -> None:
     with scheduler(processes=1, threads=1, backend=backend) as result:
         first = square(1)

@@ -28,7 +28,7 @@ from parallelism import (
     scheduler,
     thread,
 )
-from parallelism._graph import Graph, TaskKind
+from parallelism._graph import CallTemplate, Graph, TaskKind
 from parallelism._scheduler import run_graph
 from parallelism.observe import Collector, Edge, Node, RunRecord, TaskGraph, TaskRecord
 from parallelism.observe import summary as summary_module
@@ -233,20 +233,13 @@ def _record_graph_with_ordering_edges() -> Graph:
         return 1
 
     graph = Graph()
-    common: dict[str, Any] = {
-        "kind": TaskKind.THREAD,
-        "function": noop,
-        "explicit_name": True,
-        "kwargs": {},
-        "processes": 0,
-        "threads": 0,
-        "priority": None,
-        "continual": False,
-        "is_async": False,
-    }
-    a = graph.add(name="a", args=(), **common)
-    b = graph.add(name="b", args=(), order_deps=(a,), **common)
-    graph.add(name="c", args=(a,), order_deps=(b, a), **common)
+
+    def template(name: str) -> CallTemplate:
+        return CallTemplate(TaskKind.THREAD, noop, name, True, 0, 0, None, False, False)
+
+    a = graph.add(template("a"), (), {})
+    b = graph.add(template("b"), (), {}, order_deps=(a,))
+    graph.add(template("c"), (a,), {}, order_deps=(b, a))
     return graph
 
 

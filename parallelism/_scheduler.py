@@ -273,16 +273,20 @@ class _Run:
         if spec.kind is TaskKind.EXTERNAL:
             self._settle_external(key)
             return
-        values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
-        # A task that may run again keeps its inputs until its last attempt; one handed ahead,
-        # until it starts (its worker may die first, and then it runs elsewhere).
-        if not spec.retries and not ahead:
-            self._release_inputs(spec)
+        values: dict[int, Value] = {}
+        if spec.deps:
+            values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
+            # A task that may run again keeps its inputs until its last attempt; one handed
+            # ahead, until it starts (its worker may die first, and then it runs elsewhere).
+            if not spec.retries and not ahead:
+                self._release_inputs(spec)
         now = self._dispatched_at[key] = time.time()
         if self._on_event is not None:
             # kind._value_ is kind.value without the property call (events are built per task)
             self._notify(events.TaskStarted(spec.name, spec.kind._value_, now))
-        follower = self._follower(spec) if self._chaining else None
+        follower = None
+        if self._chaining and spec.kind is TaskKind.PROCESS:
+            follower = self._follower(spec)
         if follower is not None:
             self._backend.start(spec, values, ahead=ahead, keep=True)  # type: ignore[call-arg]
             self._chain(key, follower)
@@ -342,7 +346,7 @@ class _Run:
                 now = self._dispatched_at[key] = time.time()
                 if self._on_event is not None:
                     self._notify(events.TaskStarted(spec.name, spec.kind._value_, now))
-            if not spec.retries:
+            if spec.deps and not spec.retries:
                 self._release_inputs(spec)
         for key in completion.requeue:
             requeue(self._state, key)

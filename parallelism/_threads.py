@@ -68,19 +68,23 @@ class ThreadPool(Generic[C]):
         self._queue.put((key, call))
 
     def submit_ahead(self, key: int, call: Callable[[], C]) -> None:
-        """Queue ``call`` for the next thread that finishes a call (never for an idle thread)."""
-        with self._lock:
-            self._ahead.append((key, call))
+        """Queue ``call`` for the next thread that finishes a call (never for an idle thread).
+
+        No lock: a deque's append is atomic, and if every thread went idle just before, the
+        call is given back by :meth:`take_back_ahead` (the lock would not prevent that race).
+        """
+        self._ahead.append((key, call))
 
     def room_ahead(self, depth: int) -> int:
         """How many calls may be handed ahead now: none while a thread is idle.
 
-        Refilled once half empty, so that the loop hands several at a time.
+        Refilled once half empty, so that the loop hands several at a time.  Read without the
+        lock, as :meth:`submit_ahead` writes: a stale answer only strands calls that
+        :meth:`take_back_ahead` then gives back.
         """
-        with self._lock:
-            if self._idle > 0 or not self._threads or len(self._ahead) > depth * self._size // 2:
-                return 0
-            return depth * self._size - len(self._ahead)
+        if self._idle > 0 or not self._threads or len(self._ahead) > depth * self._size // 2:
+            return 0
+        return depth * self._size - len(self._ahead)
 
     def take_back_ahead(self, *, all_of_them: bool = False) -> list[int]:
         """If a thread went idle while calls wait ahead, return them (they never started).

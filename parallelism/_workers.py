@@ -72,6 +72,9 @@ class Completion(NamedTuple):
 
 
 _AHEAD_DEPTH = 8
+_THREAD_AHEAD_DEPTH = 32
+"""Calls handed ahead per worker thread: a thread task costs the loop so little that a deeper
+queue, refilled less often, saves more loop rounds than it risks."""
 """Tasks a busy worker may have queued behind its current one (sent in one batch)."""
 _AHEAD_BYTES = 32 * 1024
 """A task handed ahead is written into the worker's pipe at once only up to this size."""
@@ -124,6 +127,11 @@ def process_completion(reply: Reply, frames: Frames | None, pid: int) -> Complet
         reply.key, False, None, error, reply.traceback,
         reply.started, reply.elapsed, reply.finished, pid, reply.tid,
     )  # fmt: skip
+
+
+def _with_next(completion: Completion, next_key: int) -> Completion:
+    """``completion._replace(next_key=next_key)``, without its per-field Python loop (per task)."""
+    return Completion._make((*completion[:10], next_key, *completion[11:]))
 
 
 def failed_completion(key: int, error: BaseException, started: float | None = None) -> Completion:
@@ -180,6 +188,8 @@ class LocalBackend:
         self._numbered = 0
         self._threads: ThreadPool[Completion] = ThreadPool(max(1, threads))
         self._thread_deadlines: dict[int, float] = {}
+        self._timeouts = any(spec.timeout is not None for spec in graph.specs)
+        """Whether any task of the run has a timeout (if not, waiting watches no clock)."""
         self._done: list[Completion] = []
         # One selector for the whole run (worker pipes and sentinels are added as workers start):
         # building a new one for every wait, as multiprocessing.connection.wait does, costs more
@@ -284,7 +294,7 @@ class LocalBackend:
         it is half empty, so that tasks go in batches (one write for several) rather than one
         write per finished task.
         """
-        threads = self._threads.room_ahead(_AHEAD_DEPTH)
+        threads = self._threads.room_ahead(_THREAD_AHEAD_DEPTH)
         if self._idle or not self._workers:
             return 0, threads
         processes = sum(
@@ -352,10 +362,13 @@ class LocalBackend:
         while not self._done and not self._threads.done:
             self._flush()
             now = time.monotonic()
-            self._enforce_timeouts(now)
-            if self._done:
-                break
-            limit = self._next_deadline(deadline)
+            if self._timeouts:
+                self._enforce_timeouts(now)
+                if self._done:
+                    break
+                limit = self._next_deadline(deadline)
+            else:
+                limit = deadline
             for selected, _ in self._selector.select(None if limit is None else max(0.0, limit - now)):
                 if selected.data is None:
                     _drain(self._threads.wake_read)
@@ -375,12 +388,12 @@ class LocalBackend:
         next_after = self._threads.next_after
         while threads_done:
             completion = threads_done.popleft()
-            self._thread_deadlines.pop(completion.key, None)
             following = next_after.pop(completion.key, None)
             if following is not None:
-                completion = completion._replace(next_key=following)
-                timeout = self._graph.specs[following].timeout
-                if timeout is not None:
+                completion = _with_next(completion, following)
+            if self._timeouts:
+                self._thread_deadlines.pop(completion.key, None)
+                if following is not None and (timeout := self._graph.specs[following].timeout):
                     self._thread_deadlines[following] = time.monotonic() + timeout
             done.append(completion)
         # A thread that found nothing ahead went idle; a call handed ahead just after it would
@@ -459,7 +472,7 @@ class LocalBackend:
                 if not following.sent:
                     self._send(worker, following.message, following.frames)
                 worker.running = following.key
-                completion = completion._replace(next_key=following.key)
+                completion = _with_next(completion, following.key)
             else:
                 worker.running = None
                 self._idle.append(worker)

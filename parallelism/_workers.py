@@ -277,7 +277,10 @@ class LocalBackend:
             return
         # Small messages go into the worker's pipe now (it reads them when it is free); a large
         # one waits here, so that writing it can never block the loop while the worker is busy.
-        small = len(spec.payload or b"") + sum(memoryview(f).nbytes for f in frames) <= _AHEAD_BYTES
+        size = len(spec.payload or b"")
+        if frames:
+            size += sum(memoryview(f).nbytes for f in frames)
+        small = size <= _AHEAD_BYTES
         send_now = small and (not worker.queued or worker.queued[-1].sent)  # keep the order
         if send_now:
             self._send(worker, message, frames)
@@ -305,7 +308,13 @@ class LocalBackend:
         return processes, threads
 
     def _busiest_queue_shortest(self) -> ProcessWorker:
-        return min((w for w in self._workers if w.running is not None), key=lambda w: len(w.queued))
+        """The busy worker with the fewest tasks queued (a plain loop: this runs per task)."""
+        best: ProcessWorker | None = None
+        for worker in self._workers:
+            if worker.running is not None and (best is None or len(worker.queued) < len(best.queued)):
+                best = worker
+        assert best is not None, "a task was handed ahead with no busy worker"
+        return best
 
     def _send(self, worker: ProcessWorker, message: Any, frames: Frames) -> None:
         """Queue a message for the worker; :meth:`_flush` writes each worker's queue at once."""

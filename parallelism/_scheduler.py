@@ -50,6 +50,7 @@ result, and propagates.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -696,6 +697,7 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
         self._timeout = timeout
         self._graph: Graph | None = None
         self._token: Any = None
+        self._paused_gc = False
         self._result = SchedulerResult._empty()
 
     def __enter__(self) -> SchedulerResult:
@@ -703,6 +705,13 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
             raise RuntimeError("a scheduler(...) block can be entered only once; make a new one")
         self._graph = Graph()
         self._token = ACTIVE_GRAPH.set(self._graph)
+        # Recording makes a few long-lived objects per call; the cyclic collector, triggered by
+        # them, would rescan the whole heap now and then (a 10,000-call chain: 4.7 us per call,
+        # 7.8 when a full collection lands in the block).  It is paused while the block records
+        # and resumed when the block exits, if it was running.
+        self._paused_gc = gc.isenabled()
+        if self._paused_gc:
+            gc.disable()
         return self._result
 
     def __exit__(
@@ -714,6 +723,8 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
         graph = self._graph
         assert graph is not None
         ACTIVE_GRAPH.reset(self._token)
+        if self._paused_gc:
+            gc.enable()
         if exc_type is not None:
             graph.phase = "abandoned"
             return

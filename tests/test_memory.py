@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -129,3 +130,24 @@ def test_a_large_buffer_reaches_the_caller_with_no_copy_beyond_pickling() -> Non
     # The 200 MB are read once into the buffer the array then uses; one more copy anywhere (in a
     # message, in a read buffer, in unpickling) would need 400 MB.
     assert grown_mb < 300, f"the caller grew by {grown_mb} MB for a 200 MB array"
+
+
+def test_the_cyclic_collector_is_paused_only_while_a_block_records() -> None:
+    assert gc.isenabled()
+    with scheduler(processes=1, threads=1, backend="inline"):
+        assert not gc.isenabled()
+        made = value(1)
+    assert gc.isenabled() and made.result() == 1
+    try:
+        with scheduler(processes=1, threads=1, backend="inline"):
+            raise LookupError("the body failed")
+    except LookupError:
+        pass
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a collector the application turned off stays off
+        with scheduler(processes=1, threads=1, backend="inline"):
+            value(2)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -268,10 +268,13 @@ class Graph:
         elif top is not None:  # every Deferred is an argument itself: the common pipeline shape
             top_holes: list[TopHole] = []
             for where, deferred in top:
-                source, steps = deferred._steps()
+                source, steps = (deferred, ()) if type(deferred) is Deferred else deferred._steps()
                 dep = source._key if source._graph is self else self.key_of(deferred, name)
                 top_holes.append((where, dep, steps))
-            deps = tuple(dict.fromkeys(dep for _, dep, _ in top_holes))
+            if len(top_holes) == 1:
+                deps = (top_holes[0][1],)
+            else:
+                deps = tuple(dict.fromkeys(dep for _, dep, _ in top_holes))
             key = len(self.specs)  # after the external nodes key_of may have added
             if kind is TaskKind.PROCESS:
                 payload = self._pickle_call(name, args, kwargs, {}, tuple(top_holes))

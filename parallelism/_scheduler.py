@@ -138,6 +138,10 @@ def _thread_count() -> int:
         return 0
 
 
+_PLAIN_NEEDS = {(TaskKind.PROCESS, 0, 0): PLAIN_PROCESS, (TaskKind.THREAD, 0, 0): PLAIN_THREAD}
+"""The needs of tasks without reservations, looked up rather than computed (once per task)."""
+
+
 def _need(spec: TaskSpec) -> Need:
     if spec.kind is TaskKind.PROCESS:
         return (1 + spec.processes, spec.threads)
@@ -183,7 +187,10 @@ class _Run:
         self._backend = backend
         self._state = new_run_state(
             [spec.deps for spec in graph.specs],
-            [_need(spec) for spec in graph.specs],
+            [
+                _PLAIN_NEEDS.get((spec.kind, spec.processes, spec.threads)) or _need(spec)
+                for spec in graph.specs
+            ],
             [spec.priority for spec in graph.specs],
             capacity,
         )

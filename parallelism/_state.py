@@ -84,6 +84,19 @@ _ALLOWED: dict[str, tuple[TaskState, ...]] = {
 
 Need = tuple[int, int]
 """(process slots, thread slots) a task occupies while it runs."""
+Order = tuple[bool, float, int] | int
+"""How ready tasks are taken: the smallest first (one type per run, see :func:`_orders`)."""
+
+
+def _orders(priorities: Sequence[float | None]) -> list[Order]:
+    """``(no priority, priority, key)`` per task; just the key when no task has a priority.
+
+    The plain key orders a run without priorities the same way, and a heap of them compares
+    ints instead of tuples (admission pops the heap once per task).
+    """
+    if all(p is None for p in priorities):
+        return list(range(len(priorities)))
+    return [(p is None, 0.0 if p is None else float(p), k) for k, p in enumerate(priorities)]
 
 
 @dataclass(frozen=True)
@@ -105,14 +118,14 @@ class RunState:
 
     states: list[TaskState]
     needs: list[Need]
-    order: list[tuple[bool, float, int]]
+    order: list[Order]
     deps: list[tuple[int, ...]]
     dependents: list[list[int]]
     waiting: list[int]
     capacity: Need
     free_processes: int
     free_threads: int
-    ready: dict[Need, list[tuple[tuple[bool, float, int], int]]]
+    ready: dict[Need, list[tuple[Order, int]]]
     unfinished: int
     ahead: set[int] = field(default_factory=set)
     """RUNNING tasks handed to a busy worker ahead of time: they hold no slot until they start."""
@@ -166,7 +179,7 @@ def new_run_state(
     state = RunState(
         states=[TaskState.PENDING] * count,
         needs=list(needs),
-        order=[(p is None, 0.0 if p is None else float(p), k) for k, p in enumerate(priorities)],
+        order=_orders(priorities),
         deps=[tuple(d) for d in deps],
         dependents=dependents,
         waiting=[len(d) for d in deps],
@@ -194,6 +207,8 @@ def cancel_unfittable(state: RunState) -> list[tuple[int, Need, list[Cancellatio
     cancelled because of it (a dependent already cancelled by an earlier one is not repeated).
     """
     cancelled: list[tuple[int, Need, list[Cancellation]]] = []
+    if all(lack(need, state.capacity) == (0, 0) for need in set(state.needs)):
+        return cancelled  # the usual case, told from the few distinct needs
     for key, need in enumerate(state.needs):
         if state.states[key].finished:
             continue
@@ -222,7 +237,7 @@ def admit(state: RunState) -> list[int]:
     started: list[int] = []
     ready = state.ready
     while True:
-        best: tuple[tuple[bool, float, int], int] | None = None
+        best: tuple[Order, int] | None = None
         best_need: Need | None = None
         for need, heap in ready.items():
             fits = need[0] <= state.free_processes and need[1] <= state.free_threads
@@ -284,7 +299,7 @@ def can_chain(state: RunState, key: int, dependent: int) -> bool:
     if state.needs[dependent] != PLAIN_PROCESS or _larger_waiting(state, PLAIN_PROCESS):
         return False
     heap = state.ready.get(PLAIN_PROCESS)
-    return not heap or state.order[dependent] < heap[0][0]
+    return not heap or (state.order[dependent], dependent) < heap[0]
 
 
 def chain(state: RunState, key: int) -> None:

@@ -220,6 +220,8 @@ class ProcessWorker:
         theirs.close()
         alive_theirs.close()
         self.conn: Connection = ours
+        self.reader = _wire.Reader(ours.fileno())
+        """Reads what the worker sends, several messages at a time (``_wire.Reader``)."""
         self._alive: Connection = alive_ours
         self.sentinel: int = self.process.sentinel
         self.pid: int = self.process.pid

@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import pickle
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ._serialize import PROTOCOL, Frames
 
-__all__ = ["INLINE_LIMIT", "is_small", "receive", "send"]
+__all__ = ["INLINE_LIMIT", "Reader", "is_small", "receive", "send"]
 
 
 INLINE_LIMIT = 64 * 1024
@@ -83,3 +83,105 @@ def _read_exactly(fd: int, count: int) -> bytes:
             raise EOFError("the pipe closed in the middle of a message")
         data += chunk
     return data
+
+
+class Reader:
+    """The caller's end of a worker pipe: one read for all the messages that are there.
+
+    ``Connection.recv_bytes`` costs two reads per message (length, then body); a worker that
+    finishes tiny tasks back to back sends many small messages, which this reads with one
+    ``os.read`` and splits here.  Large frames are still read straight into their own buffer.
+    Reads block only to finish a message whose first bytes have arrived.
+    """
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buffer = bytearray()
+        self._start = 0
+
+    def fill(self) -> None:
+        """Read what the pipe has now (call it when it is readable); EOFError when it closed."""
+        data = os.read(self._fd, self._CHUNK)
+        if not data:
+            raise EOFError("the worker's pipe closed")
+        if self._start:
+            del self._buffer[: self._start]
+            self._start = 0
+        self._buffer += data
+
+    def messages(self) -> Iterator[tuple[Any, Frames]]:
+        """Every whole message in the buffer, one at a time (reading on for a message's frames).
+
+        A generator, so that a message is handled before the next one is parsed: if the pipe
+        breaks in the middle of the next, the ones before it still count.
+        """
+        while True:
+            body = self._take_record()
+            if body is None:
+                return
+            message, inline, sizes = pickle.loads(body)
+            if inline is not None:
+                yield message, inline
+            else:
+                yield message, [self._read_frame(size) for size in sizes]
+
+    def _take_record(self) -> bytes | None:
+        """The next ``send_bytes`` record if all of it is buffered, else ``None``."""
+        buffer, start = self._buffer, self._start
+        available = len(buffer) - start
+        if available < 4:
+            return None
+        (length,) = struct.unpack_from("!i", buffer, start)
+        header = 4
+        if length == -1:
+            if available < 12:
+                return None
+            (length,) = struct.unpack_from("!Q", buffer, start + 4)
+            header = 12
+        if available < header + length:
+            if header + length > self._CHUNK:  # a big message: read the rest of it now
+                self._read_rest(header + length - available)
+                return self._take_record()
+            return None
+        body = bytes(buffer[start + header : start + header + length])
+        self._start = start + header + length
+        return body
+
+    def _read_rest(self, missing: int) -> None:
+        while missing > 0:
+            data = os.read(self._fd, missing)
+            if not data:
+                raise EOFError("the pipe closed in the middle of a message")
+            self._buffer += data
+            missing -= len(data)
+
+    def _read_frame(self, size: int) -> bytearray:
+        """One frame record of ``size`` bytes: what is buffered, then the rest read in place."""
+        head = self._exactly(4)
+        (length,) = struct.unpack("!i", head)
+        if length == -1:
+            (length,) = struct.unpack("!Q", self._exactly(8))
+        if length != size:
+            raise OSError(f"frame of {length} bytes where {size} were announced")
+        frame = bytearray(size)
+        view = memoryview(frame)
+        buffered = min(size, len(self._buffer) - self._start)
+        view[:buffered] = self._buffer[self._start : self._start + buffered]
+        self._start += buffered
+        done = buffered
+        while done < size:
+            got = os.readv(self._fd, [view[done:]])
+            if got == 0:
+                raise EOFError("the pipe closed in the middle of a frame")
+            done += got
+        return frame
+
+    def _exactly(self, count: int) -> bytes:
+        available = len(self._buffer) - self._start
+        if available < count:
+            self._read_rest(count - available)
+        data = bytes(self._buffer[self._start : self._start + count])
+        self._start += count
+        return data

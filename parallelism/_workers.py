@@ -447,11 +447,9 @@ class LocalBackend:
     def _receive(self, worker: ProcessWorker) -> None:
         """Read everything the worker has sent; a broken pipe means it died."""
         try:
-            while True:
-                message, frames = _wire.receive(worker.conn)
+            worker.reader.fill()
+            for message, frames in worker.reader.messages():
                 self._handle(worker, message, frames)
-                if not _readable(worker.conn):
-                    return
         except (EOFError, OSError):
             self._reap(worker)
 
@@ -495,9 +493,12 @@ class LocalBackend:
             worker.kill()
         worker.process.join()
         try:  # a reply it sent before dying is still a reply
-            while _readable(worker.conn):
-                message, frames = _wire.receive(worker.conn)
+            for message, frames in worker.reader.messages():
                 self._handle(worker, message, frames)
+            while _readable(worker.conn):
+                worker.reader.fill()
+                for message, frames in worker.reader.messages():
+                    self._handle(worker, message, frames)
         except (EOFError, OSError):
             pass
         self._retire(worker)

@@ -7,7 +7,7 @@ A worker is a long-lived, non-daemonic process (so a task may start processes of
   is_async, report_start, kept_deps, keep)`` then the dependencies' frames; ``("batch", [(run,
   frames), ...])``, several small calls in one write, run in order; ``None`` asks it to exit.
 * worker -> caller: ``("started", key)`` (only when asked: tasks with a timeout), ``("log",
-  fields)`` for each record of the ``parallelism`` loggers, ``("done", reply)`` then the frames
+  fields)`` for each record of the ``parallelism`` loggers, ``("done", reply fields)`` then the frames
   of the value or of the exception (none for a kept value).
 
 Chains: a call with ``keep`` leaves its value in the worker instead of sending it, for the one
@@ -188,7 +188,9 @@ def worker_main(conn: Connection, alive: Connection, log_level: int, forked: boo
         if type(data) is KeptValue:
             kept[key] = data
             data = ()
-        send(("done", reply._replace(data=None)), data)
+        # A plain tuple (the Reply's fields, data left out): unpickling a namedtuple looks its
+        # class up each time, which the caller would pay for every task.
+        send(("done", (*reply[:2], None, *reply[3:])), data)
         del reply, data
 
 

@@ -464,7 +464,7 @@ class LocalBackend:
         elif kind == "started":
             worker.started_at = time.monotonic()
         else:
-            reply: Reply = message[1]
+            reply = Reply._make(message[1])
             value_frames: Frames | None = frames
             if reply.key in self._kept:
                 self._kept.remove(reply.key)

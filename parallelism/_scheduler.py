@@ -390,6 +390,8 @@ class _Run:
         if elapsed is None:
             elapsed = max(0.0, completion.finished - started)
         self._dispatched_at.pop(key, None)
+        if self._chained:  # it may end before it started: its other inputs could not be sent
+            self._chained.discard(key)
         if not completion.ok and self._attempts.get(key, 0) < spec.retries:
             self._retry(spec, completion, elapsed)
             return

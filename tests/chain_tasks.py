@@ -7,7 +7,7 @@ import os
 import threading
 from typing import Any
 
-from parallelism import process
+from parallelism import process, thread
 
 SHARED: list[int] = [0, 0, 0]
 """A module-level object a task returns by reference (each worker has its own copy)."""
@@ -91,3 +91,21 @@ def step_after_byte(previous: int, fifo: str) -> int:
     finally:
         os.close(fd)
     return previous + 1
+
+
+@process
+def pair(first: int, second: Any) -> int:
+    """Takes a value and anything else (the test makes the second unpicklable)."""
+    return first
+
+
+@thread
+def lock_in_thread() -> Any:
+    """A value that lives in the caller's threads and cannot be pickled."""
+    return threading.Lock()
+
+
+@thread
+def holds(value: Any) -> bool:
+    """Takes any value, by reference."""
+    return value is not None

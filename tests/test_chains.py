@@ -25,6 +25,7 @@ from parallelism import (
     DependencyError,
     TaskState,
     TaskTimeoutError,
+    UnpicklableArgumentError,
     UnpicklableResultError,
     WorkerCrashedError,
     events,
@@ -37,7 +38,10 @@ from tests.chain_tasks import (
     double_in_place,
     fresh_array,
     hang,
+    holds,
+    lock_in_thread,
     mutate_and_report,
+    pair,
     shared_list,
     step,
     step_after_byte,
@@ -305,3 +309,18 @@ def test_a_chained_links_records_come_after_its_inputs_line(
     lines = [record.getMessage() for record in caplog.records]
     line_of_input = next(n for n, line in enumerate(lines) if line.startswith("'first' ran"))
     assert lines.index("link after 1") > line_of_input, lines
+
+
+def test_a_chained_link_whose_other_input_cannot_be_pickled_fails_alone(spy: ChainSpy) -> None:
+    with scheduler(processes=1, threads=1):
+        lock = lock_in_thread()  # a thread value: it must be pickled to reach a process task
+    with scheduler(processes=2, threads=2) as result:
+        holds(lock)  # records the earlier block's value first, so it is settled before s1 starts
+        first = step.options(name="s1")(0)
+        second = pair.options(name="s2")(first, lock)
+        del first
+        last = step.options(name="s3")(second)
+        del second
+    assert isinstance(result.raise_exception["s2"].exception, UnpicklableArgumentError)
+    assert isinstance(last.exception(), DependencyError)
+    assert spy.chained[-2:] == ["s2", "s3"]

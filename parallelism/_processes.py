@@ -116,9 +116,23 @@ def _forget_inherited_forkserver() -> None:
         setattr(forkserver, name, getattr(fresh, name))
 
 
+def _run_as_batch_work() -> None:
+    """Tell the OS scheduler this process is batch work (Linux ``SCHED_BATCH``).
+
+    A worker woken by a message from the caller would otherwise preempt the caller's loop on
+    its core, in the middle of the loop's round, once per message written; as batch work it
+    waits for the loop to block or for a free core.  Where there is no such policy, nothing.
+    """
+    policy = getattr(os, "SCHED_BATCH", None)
+    if policy is not None:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, policy, os.sched_param(0))
+
+
 def worker_main(conn: Connection, alive: Connection, log_level: int, forked: bool) -> None:
     """The loop of a worker process: run one call at a time until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _run_as_batch_work()
     # A forked worker inherits the caller's handler, which turns SIGTERM into an exception for
     # the caller's loop; here SIGTERM must end the worker (or a nested run's loop, which installs
     # that handler again for itself).

@@ -152,3 +152,9 @@ def big_array(size: int) -> Any:
 def first_byte(data: bytes) -> int:
     """Consumes a large value cheaply."""
     return data[0]
+
+
+@process
+def scheduling_policy() -> int:
+    """The OS scheduling policy of the worker process running this."""
+    return os.sched_getscheduler(0)

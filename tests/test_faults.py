@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -27,6 +28,7 @@ from tests.fault_tasks import (
     my_pid,
     nested_sum,
     pid_after,
+    scheduling_policy,
     segfault,
     value,
 )
@@ -207,3 +209,11 @@ def test_tasks_queued_behind_a_crashing_task_run_elsewhere(method: str) -> None:
     assert isinstance(crashed.exception(), WorkerCrashedError)
     assert [d.result() for d in queued] == list(range(1, 12))
     assert set(result.raise_exception) == {"exit_with"}
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is a Linux policy")
+def test_workers_run_as_batch_work_so_they_do_not_preempt_the_loop(method: str) -> None:
+    with scheduler(processes=1, threads=1, start_method=method):
+        policy = scheduling_policy()
+    assert policy.result() == os.SCHED_BATCH
+    assert os.sched_getscheduler(0) != os.SCHED_BATCH  # the caller keeps its own policy

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextvars
 import enum
 import itertools
-import pickle
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -26,7 +25,7 @@ from typing import Any, NamedTuple
 from ._deferred import Deferred, Outcome, Placeholder
 from ._errors import DuplicateTaskNameError, ForeignDeferredError, UnpicklableArgumentError
 from ._result import SchedulerResult
-from ._serialize import PROTOCOL, Hole, TopHole, dumps_call, dumps_call_with_top_holes
+from ._serialize import Hole, TopHole, dumps_call, dumps_plain_call
 from ._state import TaskState
 
 __all__ = ["ACTIVE_GRAPH", "CallTemplate", "Graph", "TaskKind", "TaskSpec", "find_deferreds"]
@@ -264,7 +263,7 @@ class Graph:
         top = None if plain or order_deps else _passed_directly(args, kwargs)
         if plain and not order_deps:
             if kind is TaskKind.PROCESS:
-                payload = pickle.dumps((args, kwargs, ()), PROTOCOL)
+                payload = dumps_plain_call(args, kwargs)
         elif top is not None:  # every Deferred is an argument itself: the common pipeline shape
             top_holes: list[TopHole] = []
             for where, deferred in top:
@@ -343,7 +342,7 @@ class Graph:
                     else:
                         keywords = keywords if keywords is not kwargs else dict(kwargs)
                         keywords[where] = None
-                return dumps_call_with_top_holes(tuple(positional), keywords, top_holes)
+                return dumps_plain_call(tuple(positional), keywords, top_holes)
             return dumps_call(args, kwargs, (lambda obj: holes.get(id(obj))) if holes else None)
         except Exception as error:
             culprit = _first_unpicklable(args, kwargs)

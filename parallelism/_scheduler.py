@@ -19,8 +19,7 @@ State (owned by this loop alone, in the caller's thread; workers never touch it)
 * ``_values``: the values a dependent still needs, by task key, with ``_consumers`` counting the
   dependents that have not started yet; a value is dropped when that count reaches zero, so it is
   kept only by a dependent that still needs it, by a live Deferred, or by ``continual=True``;
-* ``_records``: per task, what the ``SchedulerResult`` reports;
-* ``_chained``: tasks chained behind their input that have not started yet.
+* ``_records``: per task, what the ``SchedulerResult`` reports.
 
 Task selection policy: a task becomes READY when all its direct dependencies have succeeded.
 Ready tasks are taken by (priority, recording order), lower priority first and tasks without one
@@ -143,6 +142,9 @@ _PLAIN_NEEDS = {(TaskKind.PROCESS, 0, 0): PLAIN_PROCESS, (TaskKind.THREAD, 0, 0)
 
 
 def _need(spec: TaskSpec) -> Need:
+    plain = _PLAIN_NEEDS.get((spec.kind, spec.processes, spec.threads))
+    if plain is not None:
+        return plain
     if spec.kind is TaskKind.PROCESS:
         return (1 + spec.processes, spec.threads)
     if spec.kind is TaskKind.THREAD:
@@ -187,10 +189,7 @@ class _Run:
         self._backend = backend
         self._state = new_run_state(
             [spec.deps for spec in graph.specs],
-            [
-                _PLAIN_NEEDS.get((spec.kind, spec.processes, spec.threads)) or _need(spec)
-                for spec in graph.specs
-            ],
+            [_need(spec) for spec in graph.specs],
             [spec.priority for spec in graph.specs],
             capacity,
         )
@@ -202,8 +201,6 @@ class _Run:
         self._attempts: dict[int, int] = {}
         """Failed attempts so far of tasks with ``retries``."""
         self._chaining = bool(getattr(backend, "can_chain", lambda: False)())
-        self._chained: set[int] = set()
-        """Tasks chained behind their input that have not started (``_chain``)."""
         self._loop_ids = (os.getpid(), threading.get_ident())
         self._began = self._ended = 0.0
         """When the run began and ended (``time.time()``), for ``parallelism.observe``."""
@@ -333,7 +330,6 @@ class _Run:
         depth = 0
         while follower is not None:
             chain(self._state, follower)
-            self._chained.add(follower)
             spec = self._specs[follower]
             values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
             depth += 1
@@ -347,10 +343,10 @@ class _Run:
         """Bookkeeping for tasks handed ahead: one started after this completion, or must go back."""
         if completion.next_key is not None:
             key = completion.next_key
+            was_chained = key in self._state.chained
             start_ahead(self._state, key)
             spec = self._specs[key]
-            if key in self._chained:
-                self._chained.remove(key)
+            if was_chained:  # reported now, not when it was chained: its input had not finished
                 now = self._dispatched_at[key] = time.time()
                 if self._on_event is not None:
                     self._notify(events.TaskStarted(spec.name, spec.kind._value_, now))
@@ -361,7 +357,6 @@ class _Run:
             self._dispatched_at.pop(key, None)
         for key in completion.unchain:
             unchain(self._state, key)
-            self._chained.remove(key)
 
     def _release_inputs(self, spec: TaskSpec) -> None:
         """The dependent has its inputs: values nobody else will consume can go."""
@@ -390,8 +385,6 @@ class _Run:
         if elapsed is None:
             elapsed = max(0.0, completion.finished - started)
         self._dispatched_at.pop(key, None)
-        if self._chained:  # it may end before it started: its other inputs could not be sent
-            self._chained.discard(key)
         if not completion.ok and self._attempts.get(key, 0) < spec.retries:
             self._retry(spec, completion, elapsed)
             return
@@ -471,7 +464,6 @@ class _Run:
         if LOGGER.isEnabledFor(level):
             self._log_from_loop(level, cancelled_for_dependencies(name, causes))
         self._cancelled(key, DependencyError(f"{name!r} has been canceled", causes))
-        self._chained.discard(key)
         self._release_inputs(self._specs[key])
 
     def _cancelled(self, key: int, error: BaseException) -> None:

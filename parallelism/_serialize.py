@@ -31,7 +31,7 @@ __all__ = [
     "Frames",
     "dumps",
     "dumps_call",
-    "dumps_call_with_top_holes",
+    "dumps_plain_call",
     "loads",
     "loads_call",
     "sole_owner",
@@ -140,19 +140,20 @@ def dumps_call(
         and all(type(a) in _PLAIN for a in args)
         and all(type(v) in _PLAIN for v in kwargs.values())
     ):
-        return pickle.dumps((args, kwargs, ()), PROTOCOL)
+        return dumps_plain_call(args, kwargs)
     buffer = io.BytesIO()
     _HolePickler(buffer, holes or _no_holes).dump((args, kwargs, ()))
     return buffer.getvalue()
 
 
-def dumps_call_with_top_holes(
-    args: tuple[Any, ...], kwargs: dict[str, Any], top_holes: tuple[TopHole, ...]
+def dumps_plain_call(
+    args: tuple[Any, ...], kwargs: dict[str, Any], top_holes: tuple[TopHole, ...] = ()
 ) -> bytes:
-    """Pickle a call whose Deferreds are all arguments themselves (``f(a, b=d)``), not nested.
+    """Pickle a call with plain pickle: no Deferred in it, or only as arguments themselves.
 
-    The common shape of a pipeline; it needs no Pickler with persistent ids: the Deferreds are
-    left out (``None`` in their place) and their places listed in ``top_holes``.
+    A call whose Deferreds are all arguments (``f(a, b=d)``, the common shape of a pipeline)
+    needs no Pickler with persistent ids: the Deferreds are left out (``None`` in their place)
+    and their places listed in ``top_holes``.
     """
     return pickle.dumps((args, kwargs, top_holes), PROTOCOL)
 

@@ -65,14 +65,18 @@ def _receive_into_new_buffer(conn: Connection, size: int) -> bytearray:
     if length != size:
         raise OSError(f"frame of {length} bytes where {size} were announced")
     buffer = bytearray(size)
-    view = memoryview(buffer)
-    done = 0
+    _read_into(fd, memoryview(buffer))
+    return buffer
+
+
+def _read_into(fd: int, view: memoryview) -> None:
+    """Fill ``view`` from the pipe with ``readv``: the bytes land in place, never copied."""
+    done, size = 0, len(view)
     while done < size:
         got = os.readv(fd, [view[done:]])
         if got == 0:
             raise EOFError("the pipe closed in the middle of a frame")
         done += got
-    return buffer
 
 
 def _read_exactly(fd: int, count: int) -> bytes:
@@ -170,12 +174,7 @@ class Reader:
         buffered = min(size, len(self._buffer) - self._start)
         view[:buffered] = self._buffer[self._start : self._start + buffered]
         self._start += buffered
-        done = buffered
-        while done < size:
-            got = os.readv(self._fd, [view[done:]])
-            if got == 0:
-                raise EOFError("the pipe closed in the middle of a frame")
-            done += got
+        _read_into(self._fd, view[buffered:])
         return frame
 
     def _exactly(self, count: int) -> bytes:

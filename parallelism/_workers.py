@@ -72,10 +72,10 @@ class Completion(NamedTuple):
 
 
 _AHEAD_DEPTH = 8
+"""Tasks a busy worker may have queued behind its current one (sent in one batch)."""
 _THREAD_AHEAD_DEPTH = 32
 """Calls handed ahead per worker thread: a thread task costs the loop so little that a deeper
 queue, refilled less often, saves more loop rounds than it risks."""
-"""Tasks a busy worker may have queued behind its current one (sent in one batch)."""
 _AHEAD_BYTES = 32 * 1024
 """A task handed ahead is written into the worker's pipe at once only up to this size."""
 
@@ -129,9 +129,12 @@ def process_completion(reply: Reply, frames: Frames | None, pid: int) -> Complet
     )  # fmt: skip
 
 
+_NEXT_KEY = Completion._fields.index("next_key")
+
+
 def _with_next(completion: Completion, next_key: int) -> Completion:
     """``completion._replace(next_key=next_key)``, without its per-field Python loop (per task)."""
-    return Completion._make((*completion[:10], next_key, *completion[11:]))
+    return Completion._make((*completion[:_NEXT_KEY], next_key, *completion[_NEXT_KEY + 1 :]))
 
 
 def failed_completion(key: int, error: BaseException, started: float | None = None) -> Completion:
@@ -250,8 +253,8 @@ class LocalBackend:
         try:
             inputs = pickled_inputs(spec, values)
         except UnpicklableArgumentError as error:
-            if after is not None:  # it is in no worker's queue: drop what is chained behind it
-                self._keeping.pop(spec.key, None)
+            # It reaches no worker: what the loop chains behind it finds no worker keeping its
+            # value (``_keeping``), and is cancelled when this failure is reported.
             self._done.append(failed_completion(spec.key, error))
             return
         if after is None:
@@ -402,7 +405,8 @@ class LocalBackend:
                 completion = _with_next(completion, following)
             if self._timeouts:
                 self._thread_deadlines.pop(completion.key, None)
-                if following is not None and (timeout := self._graph.specs[following].timeout):
+                timeout = None if following is None else self._graph.specs[following].timeout
+                if following is not None and timeout is not None:
                     self._thread_deadlines[following] = time.monotonic() + timeout
             done.append(completion)
         # A thread that found nothing ahead went idle; a call handed ahead just after it would

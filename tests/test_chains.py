@@ -64,9 +64,9 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChainSpy]:
     chain, complete = _Run._chain, _Run._complete
 
     def spied_chain(run: _Run, key: int, follower: int | None) -> None:
-        before = set(run._chained)
+        before = set(run._state.chained)
         chain(run, key, follower)
-        found.chained += [run._specs[k].name for k in sorted(run._chained - before)]
+        found.chained += [run._specs[k].name for k in sorted(run._state.chained - before)]
 
     def spied_complete(run: _Run, completion: Any) -> None:
         if completion.ok and completion.value is None:

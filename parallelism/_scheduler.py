@@ -709,7 +709,10 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
         # Recording makes a few long-lived objects per call; the cyclic collector, triggered by
         # them, would rescan the whole heap now and then (a 10,000-call chain: 4.7 us per call,
         # 7.8 when a full collection lands in the block).  It is paused while the block records
-        # and resumed when the block exits, if it was running.
+        # and resumed when the block exits, if it was running; for the run, what the heap held
+        # then is frozen (``gc.freeze``), so the collections the run triggers scan only what it
+        # makes (1,500 tasks: 1.5-2 ms of collections instead of 2.5-4, and no full collection
+        # of the recorded graph), unless the application froze objects itself.
         self._paused_gc = gc.isenabled()
         if self._paused_gc:
             gc.disable()
@@ -724,7 +727,11 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
         graph = self._graph
         assert graph is not None
         ACTIVE_GRAPH.reset(self._token)
+        frozen = False  # gc.unfreeze() would also thaw what the application froze: only ours
         if self._paused_gc:
+            frozen = exc_type is None and gc.get_freeze_count() == 0
+            if frozen:
+                gc.freeze()
             gc.enable()
         if exc_type is not None:
             graph.phase = "abandoned"
@@ -742,5 +749,7 @@ class scheduler:  # noqa: N801 - used as a function: `with scheduler(...) as res
                     **self._dask_options,
                 )
         finally:
+            if frozen:
+                gc.unfreeze()
             if graph.result is not None:
                 self._result._fill(graph.result)

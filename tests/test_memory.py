@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import textwrap
 import tracemalloc
 
-from parallelism import scheduler
+from parallelism import scheduler, thread
 from tests.fault_tasks import value
 
 CHAIN = textwrap.dedent(
@@ -151,3 +152,36 @@ def test_the_cyclic_collector_is_paused_only_while_a_block_records() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@thread
+def collector_state() -> tuple[bool, int]:
+    """Whether the cyclic collector runs, and how many objects it leaves frozen, during a run."""
+    return gc.isenabled(), gc.get_freeze_count()
+
+
+def test_the_recorded_heap_is_frozen_for_the_run_and_thawed_after() -> None:
+    assert gc.get_freeze_count() == 0
+    with scheduler(processes=1, threads=1):
+        during = collector_state()
+    enabled, frozen = during.result()
+    assert enabled and frozen > 0, "the collector runs, and the recorded graph is left out of it"
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    with contextlib.suppress(LookupError), scheduler(processes=1, threads=1):
+        collector_state()
+        raise LookupError("a failing body runs nothing, and freezes nothing")
+    assert gc.get_freeze_count() == 0
+
+
+def test_what_the_application_froze_stays_frozen() -> None:
+    gc.freeze()
+    try:
+        theirs = gc.get_freeze_count()
+        with scheduler(processes=1, threads=1):
+            during = collector_state()
+        # Objects frozen by the application may die meanwhile; none of the run's joins them.
+        enabled, frozen = during.result()
+        assert enabled and 0 < frozen <= theirs
+        assert 0 < gc.get_freeze_count() <= theirs, "the application's frozen objects were thawed"
+    finally:
+        gc.unfreeze()

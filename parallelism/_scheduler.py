@@ -102,6 +102,7 @@ from ._state import (
     unchain,
 )
 from ._task import check_timeout
+from ._threads import other_threads_exist
 from ._workers import Backend, Completion, InlineBackend, LocalBackend
 from .observe.collector import record_run
 from .observe.progress import ProgressOption, check_progress, showing
@@ -124,17 +125,9 @@ def default_start_method() -> str:
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and _thread_count() == 1:
+    if "fork" in methods and not other_threads_exist():
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
-
-
-def _thread_count() -> int:
-    """Threads of this process as the OS sees them (0 when it cannot tell: then not fork)."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return 0
 
 
 _PLAIN_NEEDS = {(TaskKind.PROCESS, 0, 0): PLAIN_PROCESS, (TaskKind.THREAD, 0, 0): PLAIN_THREAD}

@@ -20,9 +20,30 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["ThreadPool"]
+__all__ = ["ThreadPool", "other_threads_exist"]
 
 C = TypeVar("C")
+
+_joined: set[int] = set()
+"""Native ids of pool threads that :meth:`ThreadPool.close` joined.
+
+Joining returns once a thread has run its last Python code, but the OS lists it for a little
+longer while it unwinds; counted as alive, it made a block that followed a block with thread
+tasks choose forkserver over fork about one time in four."""
+
+
+def other_threads_exist() -> bool:
+    """Whether this process has a thread besides the calling one, as the OS counts them.
+
+    Native threads count too (a BLAS pool): fork is unsafe with any of them.  Pool threads that
+    were joined and are only unwinding do not.  ``True`` when it cannot tell.
+    """
+    try:
+        listed = {int(name) for name in os.listdir("/proc/self/task")}
+    except OSError:
+        return True
+    _joined.intersection_update(listed)  # the ids of threads gone may be reused: forget them
+    return len(listed - _joined) > 1
 
 
 class ThreadPool(Generic[C]):
@@ -165,6 +186,8 @@ class ThreadPool(Generic[C]):
             for worker in threads:
                 if worker not in stuck:
                     worker.join()
+                    if worker.native_id is not None:
+                        _joined.add(worker.native_id)
         with self._lock:
             os.close(self.wake_read)
             os.close(self._wake_write)

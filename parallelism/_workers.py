@@ -35,7 +35,7 @@ from ._log import LOGGER, handle_forwarded
 from ._processes import ProcessWorker, Queued, crash_message, function_blob, stop_workers
 from ._serialize import Frames, Value, apply_steps, loads
 from ._task import resolve_function
-from ._threads import ThreadPool
+from ._threads import ThreadPool, other_threads_exist
 from ._values import substitute
 
 __all__ = ["Backend", "Completion", "InlineBackend", "LocalBackend"]
@@ -351,7 +351,7 @@ class LocalBackend:
     def _new_worker(self) -> ProcessWorker:
         self._numbered += 1
         context = self._context
-        if context.get_start_method() == "fork" and _thread_count() > 1:
+        if context.get_start_method() == "fork" and other_threads_exist():
             # A worker started mid-run (a replacement) while threads exist: fork is no longer safe.
             context = multiprocessing.get_context("forkserver")
         worker = ProcessWorker(context, self._log_level, self._numbered)
@@ -573,14 +573,6 @@ class LocalBackend:
         finally:
             self._selector.close()
             self._threads.close(wait=not force)
-
-
-def _thread_count() -> int:
-    """Threads of this process as the OS sees them (native ones included)."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return 2  # cannot tell: assume the worst
 
 
 def _readable(conn: Any) -> bool:

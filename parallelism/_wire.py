@@ -98,22 +98,27 @@ class Reader:
     Reads block only to finish a message whose first bytes have arrived.
     """
 
-    _CHUNK = 1 << 20
+    _CHUNK = 1 << 18
+    """Read at most this much at a time; a message larger than this is read to its end at once."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._buffer = bytearray()
         self._start = 0
+        self._landing = bytearray(self._CHUNK)
+        """Where each read lands: ``os.read`` would allocate (and map, and shrink) a new
+        chunk-sized object for every read, several system calls per read for a few bytes."""
+        self._landed = memoryview(self._landing)
 
     def fill(self) -> None:
         """Read what the pipe has now (call it when it is readable); EOFError when it closed."""
-        data = os.read(self._fd, self._CHUNK)
-        if not data:
+        got = os.readv(self._fd, [self._landing])
+        if not got:
             raise EOFError("the worker's pipe closed")
         if self._start:
             del self._buffer[: self._start]
             self._start = 0
-        self._buffer += data
+        self._buffer += self._landed[:got]
 
     def messages(self) -> Iterator[tuple[Any, Frames]]:
         """Every whole message in the buffer, one at a time (reading on for a message's frames).

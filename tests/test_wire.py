@@ -50,6 +50,8 @@ def test_many_small_messages_and_large_frames_arrive_whole_and_in_order() -> Non
 def test_a_message_larger_than_one_read_arrives_whole() -> None:
     payload = b"y" * (_wire.INLINE_LIMIT - 100)  # inline, in a header bigger than a pipe buffer
     messages: list[tuple[Any, list[bytes]]] = [(("log", n), [payload]) for n in range(40)]
+    # A message itself larger than what the reader takes in one read: read to its end at once.
+    messages.insert(7, (("log", "z" * (3 * _wire.Reader._CHUNK)), []))
     assert _sent_and_read(messages) == messages
 
 

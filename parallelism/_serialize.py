@@ -205,6 +205,10 @@ def loads_call(
     return args, kwargs
 
 
+_MAKING_LOCKS = threading.Lock()
+"""Held only to give a :class:`Value` its own lock, the first time it is unpickled."""
+
+
 class Value:
     """A task's value, held live, pickled, or both; each form is made once, when first needed.
 
@@ -219,16 +223,27 @@ class Value:
     def __init__(self, *, obj: Any = _MISSING, data: Frames | None = None) -> None:
         self._obj = obj
         self._data = data
-        self._lock = threading.Lock()
+        self._lock: threading.Lock | None = None
+        """Made when the value is first unpickled (most values never are in the caller)."""
 
     def live(self) -> Any:
         """The value as an object (unpickled once, by whichever thread asks first)."""
         if self._obj is Value._MISSING:
-            with self._lock:
+            with self._guard():
                 if self._obj is Value._MISSING:
                     assert self._data is not None
                     self._obj = loads(self._data)
         return self._obj
+
+    def _guard(self) -> threading.Lock:
+        """This value's lock, made the first time one is needed (a lock per task costs)."""
+        lock = self._lock
+        if lock is None:
+            with _MAKING_LOCKS:
+                if self._lock is None:
+                    self._lock = threading.Lock()
+                lock = self._lock
+        return lock
 
     def pickled(self) -> Frames:
         """The value as frames for a worker process (pickled once; may raise if unpicklable)."""

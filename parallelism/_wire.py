@@ -98,7 +98,7 @@ class Reader:
     Reads block only to finish a message whose first bytes have arrived.
     """
 
-    _CHUNK = 1 << 18
+    _CHUNK = 1 << 16
     """Read at most this much at a time; a message larger than this is read to its end at once."""
 
     def __init__(self, fd: int) -> None:

@@ -111,21 +111,25 @@ def thread_completion(reply: Reply) -> Completion:
     )  # fmt: skip
 
 
-def process_completion(reply: Reply, frames: Frames | None, pid: int) -> Completion:
+def process_completion(
+    reply: Reply | tuple[Any, ...], frames: Frames | None, pid: int, next_key: int | None = None
+) -> Completion:
     """A process call's reply: the value stays pickled (frames); the exception is rebuilt.
 
-    ``frames`` is ``None`` for a value its worker kept (a chain): the caller never holds it.
+    ``reply`` may be the plain tuple of a :class:`Reply`'s fields, as it comes through the pipe
+    (its ``data`` is in ``frames``).  ``frames`` is ``None`` for a value its worker kept (a
+    chain): the caller never holds it.
     """
-    if reply.ok:
+    key, ok, _, traceback, started, elapsed, finished, tid = reply
+    if ok:
         return Completion(
-            reply.key, True, None if frames is None else Value(data=frames), None, None,
-            reply.started, reply.elapsed, reply.finished, pid, reply.tid,
+            key, True, None if frames is None else Value(data=frames), None, None,
+            started, elapsed, finished, pid, tid, next_key,
         )  # fmt: skip
     assert frames is not None
     error: BaseException = loads(frames)
     return Completion(
-        reply.key, False, None, error, reply.traceback,
-        reply.started, reply.elapsed, reply.finished, pid, reply.tid,
+        key, False, None, error, traceback, started, elapsed, finished, pid, tid, next_key
     )  # fmt: skip
 
 
@@ -468,26 +472,26 @@ class LocalBackend:
         elif kind == "started":
             worker.started_at = time.monotonic()
         else:
-            reply = Reply._make(message[1])
+            reply = message[1]  # a Reply's fields, as a plain tuple
+            key, ok = reply[0], reply[1]
             value_frames: Frames | None = frames
-            if reply.key in self._kept:
-                self._kept.remove(reply.key)
-                if reply.ok:
+            if key in self._kept:
+                self._kept.remove(key)
+                if ok:
                     value_frames = None  # its worker kept it for the task chained behind it
-            completion = process_completion(reply, value_frames, worker.pid)
             worker.started_at = None
-            if not reply.ok:
-                self._drop_chained(worker, reply.key)
+            if not ok:
+                self._drop_chained(worker, key)
+            next_key = None
             if worker.queued:
                 following = worker.queued.popleft()
                 if not following.sent:
                     self._send(worker, following.message, following.frames)
-                worker.running = following.key
-                completion = _with_next(completion, following.key)
+                worker.running = next_key = following.key
             else:
                 worker.running = None
                 self._idle.append(worker)
-            self._done.append(completion)
+            self._done.append(process_completion(reply, value_frames, worker.pid, next_key))
 
     def _reap(self, worker: ProcessWorker) -> None:
         """The worker's sentinel fired or its pipe broke: fail its task, forget the worker."""
@@ -623,7 +627,7 @@ class InlineBackend:
             return failed_completion(spec.key, error)
         assert spec.payload is not None
         reply = call_pickled(spec.key, function, spec.payload, inputs, spec.is_async)
-        return process_completion(reply._replace(data=None), reply.data, os.getpid())
+        return process_completion(reply, reply.data, os.getpid())
 
     def close(self, *, force: bool) -> None:
         self._queue.clear()

@@ -204,7 +204,7 @@ class _RemoteValue(Value):
     def _frames(self) -> Frames:
         data = self._data
         if data is None:
-            with self._lock:
+            with self._guard():
                 if self._data is None:
                     if self._future is None:
                         assert self._gone is not None
@@ -223,13 +223,13 @@ class _RemoteValue(Value):
 
     def fill(self, frames: Frames) -> None:
         """The frames, fetched by someone else (the future stays: process tasks still use it)."""
-        with self._lock:
+        with self._guard():
             if self._data is None:
                 self._data = list(frames)
 
     def settle(self, frames: Frames | None, gone: tuple[type[BaseException], str]) -> None:
         """The run is over: keep ``frames`` (fetched), or remember why the value is gone."""
-        with self._lock:
+        with self._guard():
             if self._data is None:
                 if frames is not None:
                     self._data = list(frames)

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from ._deferred import Deferred, Outcome, Placeholder
 from ._errors import DuplicateTaskNameError, ForeignDeferredError, UnpicklableArgumentError
 from ._result import SchedulerResult
-from ._serialize import Hole, TopHole, dumps_call, dumps_plain_call
+from ._serialize import Hole, TopHole, Value, dumps_call, dumps_plain_call
 from ._state import TaskState
 
 __all__ = ["ACTIVE_GRAPH", "CallTemplate", "Graph", "TaskKind", "TaskSpec", "find_deferreds"]
@@ -357,11 +357,21 @@ class Graph:
         ref = self.deferreds[key]
         return None if ref is None else ref()
 
-    def set_outcome(self, key: int, outcome: Outcome) -> None:
-        """Hand a finished task's outcome to its Deferred, if anybody still holds it."""
+    def set_outcome(
+        self,
+        key: int,
+        state: TaskState,
+        value: Value | None = None,
+        error: BaseException | None = None,
+        traceback: str | None = None,
+    ) -> None:
+        """Hand a finished task's outcome to its Deferred, if anybody still holds it.
+
+        (The :class:`Outcome` is made only then: most tasks' Deferreds are gone by now.)
+        """
         deferred = self.outcome_deferred(key)
         if deferred is not None:
-            deferred._outcome = outcome
+            deferred._outcome = Outcome(state, value, error, traceback)
 
 
 def _first_unpicklable(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

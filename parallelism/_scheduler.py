@@ -60,7 +60,6 @@ from typing import Any, NamedTuple
 
 from . import events
 from ._calls import timestamp_to_datetime
-from ._deferred import Outcome
 from ._errors import (
     DependencyError,
     InvalidOptionError,
@@ -388,7 +387,7 @@ class _Run:
             if value is not None and self._consumers[key]:
                 self._values[key] = value
             self._record(key, started, elapsed, None, value if spec.continual else None)
-            self._graph.set_outcome(key, Outcome(TaskState.SUCCEEDED, value))
+            self._graph.set_outcome(key, TaskState.SUCCEEDED, value)
             if LOGGER.isEnabledFor(logging.INFO):
                 emit(
                     logging.INFO,
@@ -401,7 +400,7 @@ class _Run:
             error = completion.error
             assert error is not None
             self._record(key, started, elapsed, RaiseException(error, completion.traceback), None)
-            self._graph.set_outcome(key, Outcome(TaskState.FAILED, None, error, completion.traceback))
+            self._graph.set_outcome(key, TaskState.FAILED, None, error, completion.traceback)
             if LOGGER.isEnabledFor(logging.ERROR):
                 emit(
                     logging.ERROR,
@@ -462,7 +461,7 @@ class _Run:
     def _cancelled(self, key: int, error: BaseException) -> None:
         now = time.time()
         self._record(key, now, None, RaiseException(error, None), None)
-        self._graph.set_outcome(key, Outcome(TaskState.CANCELLED, None, error))
+        self._graph.set_outcome(key, TaskState.CANCELLED, None, error)
         spec = self._specs[key]
         if self._on_event is not None and spec.kind is not TaskKind.EXTERNAL:
             self._notify(events.TaskCancelled(spec.name, spec.kind._value_, error, now))
@@ -532,9 +531,8 @@ class _Run:
         result = SchedulerResult._empty()
         execution_time, elapsed_time, raise_exception, return_value = result
         names = self._specs
-        for key, record in sorted(
-            self._records.items(), key=lambda item: (item[1].execution_time, item[1].sequence)
-        ):
+        # Records compare by (execution_time, sequence), and sequences are unique.
+        for record, key in sorted(zip(self._records.values(), self._records.keys(), strict=True)):
             name = names[key].name
             execution_time[name] = timestamp_to_datetime(record.execution_time)
             if record.elapsed is not None:

@@ -171,28 +171,38 @@ def new_run_state(
     """
     count = len(deps)
     dependents: list[list[int]] = [[] for _ in range(count)]
+    waiting = [0] * count
+    roots: list[int] = []
     for key, task_deps in enumerate(deps):
+        if not task_deps:
+            roots.append(key)
+            continue
+        waiting[key] = len(task_deps)
         for dep in task_deps:
             if not 0 <= dep < key:
                 raise ValueError(f"task {key} depends on {dep}, which is not recorded before it")
             dependents[dep].append(key)
-    state = RunState(
-        states=[TaskState.PENDING] * count,
+    order = _orders(priorities)
+    states = [TaskState.PENDING] * count
+    ready: dict[Need, list[tuple[Order, int]]] = {}
+    for key in roots:  # READY from the start: each need's heap is built in one go
+        states[key] = TaskState.READY
+        ready.setdefault(needs[key], []).append((order[key], key))
+    for heap in ready.values():
+        heapq.heapify(heap)
+    return RunState(
+        states=states,
         needs=list(needs),
-        order=_orders(priorities),
-        deps=[tuple(d) for d in deps],
+        order=order,
+        deps=[d if type(d) is tuple else tuple(d) for d in deps],
         dependents=dependents,
-        waiting=[len(d) for d in deps],
+        waiting=waiting,
         capacity=capacity,
         free_processes=capacity[0],
         free_threads=capacity[1],
-        ready={},
+        ready=ready,
         unfinished=count,
     )
-    for key in range(count):
-        if state.waiting[key] == 0:
-            _push_ready(state, key)
-    return state
 
 
 def lack(need: Need, capacity: Need) -> Need:

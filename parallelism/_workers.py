@@ -213,7 +213,12 @@ class LocalBackend:
             self._context.set_forkserver_preload(["__main__", "parallelism._processes"])
         # Start the workers the run will need at once, in parallel, rather than one by one as
         # tasks arrive: the first tasks then start together (and in recording order).
-        wanted = min(processes, sum(1 for spec in graph.specs if spec.kind is TaskKind.PROCESS))
+        wanted = 0
+        for spec in graph.specs:
+            if wanted == processes:
+                break
+            if spec.kind is TaskKind.PROCESS:
+                wanted += 1
         for _ in range(wanted):
             self._idle.append(self._new_worker())
 

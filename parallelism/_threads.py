@@ -65,12 +65,12 @@ class ThreadPool(Generic[C]):
         """Which call each busy thread is running."""
         self._ahead: collections.deque[tuple[int, Callable[[], C]]] = collections.deque()
         """Calls handed ahead: a thread takes the next one as soon as it finishes a call."""
-        self.next_after: dict[int, int] = {}
-        """Finished key -> the key of the call handed ahead that its thread then started."""
-        self.done: collections.deque[C] = collections.deque()
+        self.done: collections.deque[tuple[C, int | None]] = collections.deque()
+        """What each call returned, with the key of the call handed ahead that its thread then
+        started (``None``: it took none)."""
 
     def submit(self, key: int, call: Callable[[], C]) -> None:
-        """Run ``call`` in a thread; its result is appended to :attr:`done` when it returns."""
+        """Run ``call`` in a thread; what it returns is appended to :attr:`done`."""
         with self._lock:
             self._running[key] = time.monotonic()
             allowed = self._size + len(self._abandoned)
@@ -157,13 +157,14 @@ class ThreadPool(Generic[C]):
                     self._idle += 1
                     continue
                 self._running.pop(key, None)
+                next_key = None
                 if self._ahead:  # move on at once to a call handed ahead
                     item = self._ahead.popleft()
-                    self._running[item[0]] = time.monotonic()
-                    self.next_after[key] = item[0]
+                    next_key = item[0]
+                    self._running[next_key] = time.monotonic()
                 else:
                     self._idle += 1
-                self.done.append(completion)
+                self.done.append((completion, next_key))
                 # Wake the loop only if it may be waiting: it drains the deque before it waits
                 # again, so a completion joining others that are already there needs no byte.
                 if len(self.done) == 1:

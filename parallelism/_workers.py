@@ -98,16 +98,15 @@ class Backend(Protocol):
         """Stop every worker; ``force`` stops running work instead of waiting for it."""
 
 
-def thread_completion(reply: Reply) -> Completion:
+def thread_completion(reply: Reply, pid: int, next_key: int | None = None) -> Completion:
     """A thread call's reply: the value and the exception are the live objects."""
-    if reply.ok:
+    key, ok, data, traceback, started, elapsed, finished, tid = reply
+    if ok:
         return Completion(
-            reply.key, True, Value(obj=reply.data), None, None,
-            reply.started, reply.elapsed, reply.finished, os.getpid(), reply.tid,
+            key, True, Value(obj=data), None, None, started, elapsed, finished, pid, tid, next_key
         )  # fmt: skip
     return Completion(
-        reply.key, False, None, reply.data, reply.traceback,
-        reply.started, reply.elapsed, reply.finished, os.getpid(), reply.tid,
+        key, False, None, data, traceback, started, elapsed, finished, pid, tid, next_key
     )  # fmt: skip
 
 
@@ -131,14 +130,6 @@ def process_completion(
     return Completion(
         key, False, None, error, traceback, started, elapsed, finished, pid, tid, next_key
     )  # fmt: skip
-
-
-_NEXT_KEY = Completion._fields.index("next_key")
-
-
-def _with_next(completion: Completion, next_key: int) -> Completion:
-    """``completion._replace(next_key=next_key)``, without its per-field Python loop (per task)."""
-    return Completion._make((*completion[:_NEXT_KEY], next_key, *completion[_NEXT_KEY + 1 :]))
 
 
 def failed_completion(key: int, error: BaseException, started: float | None = None) -> Completion:
@@ -193,7 +184,8 @@ class LocalBackend:
         self._registered: set[ProcessWorker] = set()
         self._blobs: dict[int, bytes] = {}
         self._numbered = 0
-        self._threads: ThreadPool[Completion] = ThreadPool(max(1, threads))
+        self._threads: ThreadPool[Reply] = ThreadPool(max(1, threads))
+        self._pid = os.getpid()
         self._thread_deadlines: dict[int, float] = {}
         self._timeouts = any(spec.timeout is not None for spec in graph.specs)
         """Whether any task of the run has a timeout (if not, waiting watches no clock)."""
@@ -244,8 +236,8 @@ class LocalBackend:
             resolve = thread_resolver(self._graph, spec, values)
             key, is_async = spec.key, spec.is_async
 
-            def call() -> Completion:
-                return thread_completion(call_live(key, function, resolve, is_async))
+            def call() -> Reply:
+                return call_live(key, function, resolve, is_async)
 
             if ahead:
                 self._threads.submit_ahead(key, call)
@@ -406,12 +398,9 @@ class LocalBackend:
         self._flush()
         done, self._done = self._done, []
         threads_done = self._threads.done
-        next_after = self._threads.next_after
         while threads_done:
-            completion = threads_done.popleft()
-            following = next_after.pop(completion.key, None)
-            if following is not None:
-                completion = _with_next(completion, following)
+            reply, following = threads_done.popleft()
+            completion = thread_completion(reply, self._pid, following)
             if self._timeouts:
                 self._thread_deadlines.pop(completion.key, None)
                 timeout = None if following is None else self._graph.specs[following].timeout
@@ -625,7 +614,7 @@ class InlineBackend:
         function = resolve_function(self._graph.functions[spec.function_key])
         if spec.kind is TaskKind.THREAD:
             resolve = thread_resolver(self._graph, spec, values)
-            return thread_completion(call_live(spec.key, function, resolve, spec.is_async))
+            return thread_completion(call_live(spec.key, function, resolve, spec.is_async), os.getpid())
         try:
             inputs = pickled_inputs(spec, values)
         except UnpicklableArgumentError as error:

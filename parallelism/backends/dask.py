@@ -343,7 +343,7 @@ class DaskBackend:
             def run() -> Completion:
                 if remote:  # fetched before the task's clock starts, all in one round trip
                     _prefetch(client, remote)
-                return thread_completion(call_live(key, function, resolve, is_async))
+                return thread_completion(call_live(key, function, resolve, is_async), os.getpid())
 
             self._threads.submit(key, run)
             if spec.timeout is not None:
@@ -521,7 +521,7 @@ class DaskBackend:
                 done.append(completion)
         threads_done = self._threads.done
         while threads_done:
-            completion = threads_done.popleft()
+            completion, _ = threads_done.popleft()  # nothing is handed ahead to these threads
             self._thread_deadlines.pop(completion.key, None)
             done.append(completion)
         return done

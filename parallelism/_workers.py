@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import multiprocessing
 import os
 import select
@@ -233,12 +234,11 @@ class LocalBackend:
         """
         function = self._graph.functions[spec.function_key]
         if spec.kind is TaskKind.THREAD:
-            resolve = thread_resolver(self._graph, spec, values)
-            key, is_async = spec.key, spec.is_async
-
-            def call() -> Reply:
-                return call_live(key, function, resolve, is_async)
-
+            key = spec.key
+            # A partial, not a closure: one Python frame less per thread task.
+            call = functools.partial(
+                call_live, key, function, thread_resolver(self._graph, spec, values), spec.is_async
+            )
             if ahead:
                 self._threads.submit_ahead(key, call)
                 return

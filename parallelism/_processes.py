@@ -247,6 +247,8 @@ class ProcessWorker:
         """Tasks handed ahead, to run after the current one, in order."""
         self.started_at: float | None = None
         """``time.monotonic()`` when the running task reported its start (tasks with a timeout)."""
+        self.last_elapsed: float | None = None
+        """How long its last task ran, once one has: how many tasks may be queued behind it."""
         self.functions: set[int] = set()
 
     def is_alive(self) -> bool:

@@ -27,8 +27,8 @@ after every prioritised task; a task starts as soon as its need fits the free sl
 ready task that fits may start while an earlier, larger one waits.
 
 Handing ahead (local backend): besides the tasks that fit, plain ready tasks are queued behind
-busy workers, up to a few each, so a worker starts its next task without waiting for this loop;
-they take a slot only when they start.  Chains: when a process task is dispatched whose only
+busy workers whose last task was quick, up to a few each, so a worker starts its next task
+without waiting for this loop; they take a slot only when they start.  Chains: when a process task is dispatched whose only
 dependent is a plain process task waiting for nothing else, whose Deferred nobody holds and
 that nobody retries, that dependent is queued right behind it in the same worker (``_chain``):
 the value stays in the worker (handed over without a copy when nothing else refers to it), and

@@ -158,3 +158,27 @@ def first_byte(data: bytes) -> int:
 def scheduling_policy() -> int:
     """The OS scheduling policy of the worker process running this."""
     return os.sched_getscheduler(0)
+
+
+@process
+def wait_for_bytes(fifo: str, count: int) -> int:
+    """Blocks until ``count`` bytes have come through the FIFO; returns this worker's PID."""
+    fd = os.open(fifo, os.O_RDWR)  # never blocks, and never reads EOF while waiting
+    try:
+        got = 0
+        while got < count:
+            got += len(os.read(fd, count - got))
+    finally:
+        os.close(fd)
+    return os.getpid()
+
+
+@process
+def write_byte(fifo: str) -> int:
+    """Writes one byte to the FIFO (waiting for its reader to open it); returns this worker's PID."""
+    fd = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(fd, b"\0")
+    finally:
+        os.close(fd)
+    return os.getpid()

@@ -31,6 +31,8 @@ from tests.fault_tasks import (
     scheduling_policy,
     segfault,
     value,
+    wait_for_bytes,
+    write_byte,
 )
 
 METHODS = ["forkserver", "spawn", "fork"]
@@ -209,6 +211,21 @@ def test_tasks_queued_behind_a_crashing_task_run_elsewhere(method: str) -> None:
     assert isinstance(crashed.exception(), WorkerCrashedError)
     assert [d.result() for d in queued] == list(range(1, 12))
     assert set(result.raise_exception) == {"exit_with"}
+
+
+def test_nothing_waits_behind_a_task_that_has_not_finished_its_first_call(
+    method: str, tmp_path: Path
+) -> None:
+    # The first task blocks until every later one has run. Queued behind it in its worker (as
+    # tasks are behind a worker whose tasks are quick), any later one would never run: the run's
+    # timeout is the deadlock detector. A worker gets a queue only once its last task was quick.
+    fifo = str(tmp_path / "bytes")
+    os.mkfifo(fifo)
+    count = 12
+    with scheduler(processes=2, threads=1, start_method=method, timeout=60):
+        blocked = wait_for_bytes(fifo, count)
+        writers = [write_byte(fifo) for _ in range(count)]
+    assert blocked.result() not in {d.result() for d in writers}  # all ran on the other worker
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is a Linux policy")

@@ -35,12 +35,21 @@ def _calibrate(case: Case) -> dict[str, Any]:
     return {"iterations": iterations, "serial_s": statistics.median(samples) * case.tasks}
 
 
+SERIAL_CALLS = 3
+"""Calls timed serially after each run: on this VM one call's time varies by tens of percent from
+one minute to the next, so a single call made a poor reference (peers read efficiencies above 1)."""
+
+
 def _serial_reference(m: Measurement) -> None:
-    """One call timed serially in this process right after the timed part, times the task count:
-    the serial time under the same machine load as the parallel run it is compared with."""
-    begin = time.perf_counter()
-    burn(m.calibration["iterations"])
-    m.extras["serial_s"] = (time.perf_counter() - begin) * m.case.tasks
+    """The median of a few calls timed serially in this process right after the timed part, times
+    the task count: the serial time under the same machine load as the parallel run it is
+    compared with."""
+    samples = []
+    for _ in range(SERIAL_CALLS):
+        begin = time.perf_counter()
+        burn(m.calibration["iterations"])
+        samples.append(time.perf_counter() - begin)
+    m.extras["serial_s"] = statistics.median(samples) * m.case.tasks
 
 
 def _efficiency(case: Case, record: Mapping[str, Any], calibration: Mapping[str, Any]) -> dict[str, float]:
@@ -68,8 +77,8 @@ cpu = register(
         name="cpu-bound",
         title="CPU-bound: pure-Python tasks on 2 processes (efficiency = serial / (2 x wall))",
         notes={
-            "*": "serial time: one call timed in the measuring process right after the run, x tasks; "
-            "on a loaded machine the other processes take the cores and no peer gets near 1"
+            "*": "serial time: the median of 3 calls timed in the measuring process right after the run, "
+            "x tasks; on a loaded machine the other processes take the cores and no peer gets near 1"
         },
         order=50,
         full=(_case(8, 0.25),),

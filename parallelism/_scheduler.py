@@ -28,12 +28,13 @@ ready task that fits may start while an earlier, larger one waits.
 
 Handing ahead (local backend): besides the tasks that fit, plain ready tasks are queued behind
 busy workers whose last task was quick, up to a few each, so a worker starts its next task
-without waiting for this loop; they take a slot only when they start.  Chains: when a process task is dispatched whose only
-dependent is a plain process task waiting for nothing else, whose Deferred nobody holds and
-that nobody retries, that dependent is queued right behind it in the same worker (``_chain``):
-the value stays in the worker (handed over without a copy when nothing else refers to it), and
-the dependent starts in the slot its input frees.  Neither is done while a better-placed ready
-task or a larger waiting one has a claim on that slot (``_state.can_chain``, ``hand_ahead``).
+without waiting for this loop; they take a slot only when they start.  Chains: when a process
+task is dispatched whose only dependent is a plain process task waiting for nothing else, whose
+Deferred nobody holds and that nobody retries, that dependent is queued right behind it in the
+same worker (``_chain``): the value stays in the worker (handed over without a copy when nothing
+else refers to it), and the dependent starts in the slot its input frees.  Neither is done while
+a better-placed ready task or a larger waiting one has a claim on that slot
+(``_state.can_chain``, ``hand_ahead``).
 
 Admission rule: with ``processes=P, threads=T``, a process task that reserved ``p`` processes and
 ``t`` threads needs ``1 + p`` process slots and ``t`` thread slots; a thread task ``p`` and ``1 + t``.

@@ -137,13 +137,13 @@ class ThreadPool(Generic[C]):
 
     def _work(self) -> None:
         item: tuple[int, Callable[[], C]] | None = None
+        me = threading.current_thread()
         while True:
             if item is None:
                 item = self._queue.get()
                 if item is None:
                     return
             key, call = item
-            me = threading.current_thread()
             self._current[me] = key
             completion = call()
             del call

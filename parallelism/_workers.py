@@ -316,17 +316,22 @@ class LocalBackend:
         return processes, threads
 
     def _busiest_queue_shortest(self) -> ProcessWorker:
-        """The busy worker with room ahead and the fewest tasks queued (this runs per task)."""
+        """The busy worker with room ahead and the fewest tasks queued (this runs per task).
+
+        Room is a bound, not a promise: a task handed ahead may bring a chained dependent into
+        the same queue, so the room :meth:`room_ahead` counted can run out before every task it
+        was counted for is placed; those go to the shortest queue.
+        """
         best: ProcessWorker | None = None
+        best_rank = (True, 0)
         for worker in self._workers:
+            if worker.running is None:
+                continue
             queued = len(worker.queued)
-            if (
-                worker.running is not None
-                and queued < _depth(worker)
-                and (best is None or queued < len(best.queued))
-            ):
-                best = worker
-        assert best is not None, "a task was handed ahead with no busy worker that has room"
+            rank = (queued >= _depth(worker), queued)
+            if best is None or rank < best_rank:
+                best, best_rank = worker, rank
+        assert best is not None, "a task was handed ahead with no busy worker"
         return best
 
     def _send(self, worker: ProcessWorker, message: Any, frames: Frames) -> None:

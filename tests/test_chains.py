@@ -104,6 +104,19 @@ def test_a_chain_runs_in_place_and_its_values_stay_in_the_worker(backend: str, s
         assert spy.chained == []
 
 
+def test_many_short_chains_handed_ahead_at_once(backend: str, spy: ChainSpy) -> None:
+    # Quick first tasks give both workers a deep queue; then 40 two-link chains are ready at
+    # once. Each head handed ahead brings its tail into the same queue, so the room counted for
+    # the heads runs out before they are all placed: they go to the shortest queue regardless.
+    with scheduler(processes=2, threads=2, backend=backend):
+        warm = [step.options(name=f"warm{i}")(i) for i in range(4)]
+        tails = [step.options(name=f"tail{i}")(step.options(name=f"head{i}")(i)) for i in range(40)]
+    assert [d.result() for d in warm] == [1, 2, 3, 4]
+    assert [d.result() for d in tails] == [i + 2 for i in range(40)]
+    if backend == "local":
+        assert spy.chained, "no tail was chained"
+
+
 def test_chained_links_run_in_the_worker_that_holds_their_input(spy: ChainSpy) -> None:
     with scheduler(processes=2, threads=2):
         value: Any = where.options(name="w1")(None)

@@ -273,7 +273,7 @@ class _Run:
             return
         values: dict[int, Value] = {}
         if spec.deps:
-            values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
+            values = self._inputs(spec)
             # A task that may run again keeps its inputs until its last attempt; one handed
             # ahead, until it starts (its worker may die first, and then it runs elsewhere).
             if not spec.retries and not ahead:
@@ -292,6 +292,11 @@ class _Run:
             self._backend.start(spec, values, ahead=True)  # type: ignore[call-arg]
         else:
             self._backend.start(spec, values)
+
+    def _inputs(self, spec: TaskSpec) -> dict[int, Value]:
+        """The values of ``spec``'s dependencies that this loop holds (a chained task's input
+        stays in its worker, and is not among them)."""
+        return {dep: self._values[dep] for dep in spec.deps if dep in self._values}
 
     def _follower(self, spec: TaskSpec) -> int | None:
         """The dependent to chain behind ``spec``, if its value need go nowhere else.
@@ -324,7 +329,7 @@ class _Run:
         while follower is not None:
             chain(self._state, follower)
             spec = self._specs[follower]
-            values = {dep: self._values[dep] for dep in spec.deps if dep in self._values}
+            values = self._inputs(spec)
             depth += 1
             following = self._follower(spec) if depth < _CHAIN_DEPTH else None
             self._backend.start(  # type: ignore[call-arg]
